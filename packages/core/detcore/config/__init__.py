@@ -1,0 +1,5 @@
+"""Placeholder until the config system lands (being written now)."""
+
+
+class ConfigError(ValueError):
+    pass

@@ -1,0 +1,1 @@
+"""detmodels: detection models: bricks, backbones, necks, dense and RoI heads, losses, task modules and detectors with MMDetection's module names."""
