@@ -1,1 +1,4 @@
-"""detops: detection operators: NMS family, RoI align/pool, deformable convolution, focal loss, box IoU; C++/CUDA kernels with pure-PyTorch fallbacks."""
+"""detops: detection operators with compiled C++/CUDA kernels and pure-PyTorch fallbacks.
+
+Signatures follow torchvision.ops where torchvision has the op.
+"""

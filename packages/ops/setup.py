@@ -1,0 +1,70 @@
+"""Build detops' kernels: C++ for the CPU always, CUDA when asked for or when a GPU is visible.
+
+torch must be importable at build time, so install with build isolation off:
+    pip install torch && pip install --no-build-isolation ./packages/ops
+Without torch or a compiler the package still installs: every op then runs its
+pure-PyTorch fallback, and `import detops` says so once.
+
+Environment switches:
+    DETOPS_WITH_CUDA=1        compile the CUDA kernels too (e.g. wheels built without a GPU)
+    DETOPS_WITH_CUDA=0        never compile them
+    DETOPS_REQUIRE_COMPILED=1 fail the install instead of falling back (CI uses it)
+    MAX_JOBS=N                parallel compile jobs (ninja)
+"""
+
+import glob
+import os
+import warnings
+
+from setuptools import setup
+
+
+def _require_compiled() -> bool:
+    return os.environ.get("DETOPS_REQUIRE_COMPILED") == "1"
+
+
+def build_config():
+    try:
+        import torch
+        from torch.utils.cpp_extension import CUDA_HOME, BuildExtension, CppExtension, CUDAExtension
+    except ImportError:
+        if _require_compiled():
+            raise
+        warnings.warn("detops: torch is not importable at build time (pip's build isolation?); "
+                      "installing the pure-PyTorch fallbacks only. Reinstall with "
+                      "`pip install --no-build-isolation` to compile the kernels.")
+        return [], {}
+
+    switch = os.environ.get("DETOPS_WITH_CUDA")
+    if switch is None:
+        with_cuda = torch.cuda.is_available() and CUDA_HOME is not None
+    else:
+        with_cuda = switch == "1"
+
+    sources = sorted(glob.glob("csrc/*.cpp"))
+    macros = []
+    extra = {"cxx": ["-O3", "-std=c++20"]}
+    if with_cuda:
+        sources += sorted(glob.glob("csrc/cuda/*.cu"))
+        macros.append(("DETOPS_WITH_CUDA", "1"))
+        extra["nvcc"] = ["-O3", "-std=c++20", "--expt-relaxed-constexpr"]
+    make = CUDAExtension if with_cuda else CppExtension
+    ext = make("detops._C", sources, define_macros=macros, extra_compile_args=extra)
+
+    class BuildOrFallBack(BuildExtension):
+        """A failed compile leaves the pure-PyTorch fallbacks in place instead of failing."""
+
+        def build_extension(self, extension):
+            try:
+                super().build_extension(extension)
+            except Exception as err:
+                if _require_compiled():
+                    raise
+                warnings.warn(f"detops: compiling the kernels failed ({err}); installing the "
+                              "pure-PyTorch fallbacks only.")
+
+    return [ext], {"build_ext": BuildOrFallBack}
+
+
+ext_modules, cmdclass = build_config()
+setup(ext_modules=ext_modules, cmdclass=cmdclass)
