@@ -20,7 +20,7 @@ def detcore_register_components(registries):
     Called once, the first time any registry is looked up (not at start-up).
 
     :param registries: a namespace with one attribute per registry (``MODELS``,
-        ``TASK_UTILS``, ``DATASETS``, ``TRANSFORMS``, ``METRICS``, ``HOOKS``,
+        ``TASK_UTILS``, ``DATASETS``, ``DATA_SAMPLERS``, ``TRANSFORMS``, ``METRICS``, ``HOOKS``,
         ``OPTIMIZERS``, ``OPTIM_WRAPPERS``, ``PARAM_SCHEDULERS``, ``LOOPS``,
         ``VISUALIZERS``, ``CONVERTERS``). Register a class with
         ``registries.MODELS.register_module(module=MyBackbone)``, or without importing it

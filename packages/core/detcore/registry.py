@@ -272,6 +272,7 @@ def known_provider(name: str) -> str | None:
 MODELS = Registry("MODELS")
 TASK_UTILS = Registry("TASK_UTILS")
 DATASETS = Registry("DATASETS")
+DATA_SAMPLERS = Registry("DATA_SAMPLERS")
 TRANSFORMS = Registry("TRANSFORMS")
 METRICS = Registry("METRICS")
 HOOKS = Registry("HOOKS")
@@ -284,7 +285,7 @@ CONVERTERS = Registry("CONVERTERS")
 
 #: Every registry by name, in the order `detcore plugins` lists them.
 REGISTRIES: dict[str, Registry] = {
-    r.name: r for r in (MODELS, TASK_UTILS, DATASETS, TRANSFORMS, METRICS, HOOKS, OPTIMIZERS,
+    r.name: r for r in (MODELS, TASK_UTILS, DATASETS, DATA_SAMPLERS, TRANSFORMS, METRICS, HOOKS, OPTIMIZERS,
                         OPTIM_WRAPPERS, PARAM_SCHEDULERS, LOOPS, VISUALIZERS, CONVERTERS)
 }
 
