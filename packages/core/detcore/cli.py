@@ -57,7 +57,3 @@ def main(argv: list[str] | None = None) -> int:
 class UserError(Exception):
     """An error in the user's input: the command line prints it without a traceback
     (set DETCORE_DEBUG=1 to see one)."""
-
-
-if __name__ == "__main__":  # pragma: no cover
-    sys.exit(main())
