@@ -13,6 +13,7 @@ import sys
 
 from detcore import __version__, plugins
 from detcore.config import ConfigError
+from detcore.errors import UserError
 from detcore.registry import RegistryError
 
 
@@ -52,8 +53,3 @@ def main(argv: list[str] | None = None) -> int:
         for note in getattr(err, "__notes__", []):
             print(f"  {note}", file=sys.stderr)
         return 2
-
-
-class UserError(Exception):
-    """An error in the user's input: the command line prints it without a traceback
-    (set DETCORE_DEBUG=1 to see one)."""

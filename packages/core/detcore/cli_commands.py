@@ -29,7 +29,7 @@ def run_plugins_command(args) -> int:
     from detcore.registry import REGISTRIES
 
     if args.registry and args.registry.upper() not in REGISTRIES:
-        from detcore.cli import UserError
+        from detcore.errors import UserError
         raise UserError(f"unknown registry '{args.registry}'; choose from {', '.join(REGISTRIES)}")
     infos = plugins.plugin_infos()
     shown = [REGISTRIES[args.registry.upper()]] if args.registry else list(REGISTRIES.values())
@@ -113,4 +113,42 @@ def run_config_command(args) -> int:
     else:
         import yaml
         print(yaml.safe_dump(json.loads(json.dumps(cfg.to_dict(), default=repr)), sort_keys=False))
+    return 0
+
+
+def add_convert_command(subparsers) -> None:
+    p = subparsers.add_parser(
+        "convert", help="convert a peer's checkpoint (torchvision, ultralytics, mmdet, ...) to ours",
+        description="Map the weights of another library's checkpoint onto our module names. "
+                    "Converters come from plugins (see `detcore plugins --registry CONVERTERS`).")
+    p.add_argument("--from", dest="source", required=True, metavar="NAME",
+                   help="the library SRC comes from: torchvision, ultralytics, mmdet, mmyolo, ...")
+    p.add_argument("src", help="the peer's checkpoint, or a plain saved state_dict")
+    p.add_argument("dst", help="where to write the converted checkpoint")
+    p.add_argument("--config", help="the target model's config, for converters that need it")
+    add_cfg_options_argument(p)
+    p.add_argument("--trust-checkpoint", action="store_true",
+                   help="allow SRC to unpickle Python objects (runs code from the file; Ultralytics "
+                        ".pt files need it). Without it SRC is loaded with weights_only=True.")
+    p.set_defaults(handler=run_convert_command)
+
+
+def run_convert_command(args) -> int:
+    import torch
+
+    from detcore.checkpoint import load_checkpoint_file, save_checkpoint_file
+    from detcore.errors import UserError
+    from detcore.registry import CONVERTERS
+
+    convert = CONVERTERS.get(args.source)
+    cfg = load_config(args) if args.config else None
+    checkpoint = load_checkpoint_file(args.src, trust_pickle=args.trust_checkpoint)
+    state_dict = convert(checkpoint, cfg)
+    bad = [k for k, v in state_dict.items() if not isinstance(v, torch.Tensor)]
+    if bad:
+        raise UserError(f"converter '{args.source}' returned non-tensor values for {bad[:5]}")
+    save_checkpoint_file({"state_dict": state_dict,
+                          "meta": {"converted_from": args.source, "source_file": str(args.src)}},
+                         args.dst)
+    print(f"converted {len(state_dict)} tensors from {args.src} ({args.source}) to {args.dst}")
     return 0

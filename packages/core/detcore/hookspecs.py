@@ -38,8 +38,9 @@ def detcore_register_converters(converters):
 
     :param converters: the ``CONVERTERS`` registry. A converter is registered under the
         name of the source it reads (``'torchvision'``, ``'ultralytics'``, ``'mmdet'``) and
-        is a callable ``convert(state_dict, cfg) -> state_dict``; ``cfg`` is the target
-        model's config (or None) for converters that need the architecture.
+        is a callable ``convert(checkpoint, cfg) -> state_dict``: ``checkpoint`` is what the
+        source file holds (the peer's checkpoint dict or a plain state_dict), ``cfg`` the
+        target model's config (or None) for converters that need the architecture.
     """
 
 

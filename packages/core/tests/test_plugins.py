@@ -5,6 +5,7 @@ import sys
 import types
 
 import pytest
+
 from detcore import hookimpl, plugins
 from detcore.registry import MODELS
 

@@ -3,6 +3,7 @@
 import types
 
 import pytest
+
 from detcore import hookimpl, plugins
 from detcore.registry import (
     DATASETS,
