@@ -1,0 +1,10 @@
+# Level 2: four bases in three formats.
+_base_ = [
+    '../_base_/models/retinanet_r50_fpn.py',
+    '../_base_/datasets/coco_detection.yaml',
+    '../_base_/schedules/schedule_1x.json', '../_base_/default_runtime.py'
+]
+
+# optimizer
+optim_wrapper = dict(
+    optimizer=dict(type='SGD', lr=0.01, momentum=0.9, weight_decay=0.0001))
