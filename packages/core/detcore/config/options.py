@@ -25,13 +25,13 @@ def parse_cfg_options(items: Iterable[str]) -> dict[str, Any]:
     """``['a.b=1', 'c=[1,(2,3)]']`` -> ``{'a.b': 1, 'c': [1, (2, 3)]}`` (later items win)."""
     options: dict[str, Any] = {}
     for item in items:
-        key, sep, text = item.partition("=")
-        key = key.strip()
+        raw_key, sep, text = item.partition("=")
+        key = raw_key.strip()
         if not sep or not key:
             raise ConfigError(f"--cfg-options item '{item}' is not KEY=VALUE "
                               f"(e.g. model.backbone.depth=50)")
         try:
-            options[key] = _ValueParser(text).parse()
+            options[key] = _ValueParser(text, offset=len(raw_key) + 1).parse()
         except _SyntaxError as err:
             raise ConfigError(f"--cfg-options item '{item}': {err}") from None
     return options
@@ -42,11 +42,17 @@ class _SyntaxError(Exception):
 
 
 class _ValueParser:
-    """Recursive descent over one value; ``pos`` is the index of the next character."""
+    """Recursive descent over one value; ``pos`` is the index of the next character.
+    Positions in errors count from the start of the whole item (``offset`` is where the
+    value starts in it)."""
 
-    def __init__(self, text: str):
+    def __init__(self, text: str, offset: int = 0):
         self.text = text
         self.pos = 0
+        self.offset = offset
+
+    def _error(self, message: str, pos: int) -> _SyntaxError:
+        return _SyntaxError(f"{message} at position {pos + self.offset}")
 
     def parse(self) -> Any:
         items, had_comma = self._sequence(closer=None)
@@ -93,7 +99,7 @@ class _ValueParser:
             key_start = self.pos
             key = self._value(stops=":,}")
             if isinstance(key, (list, dict)):
-                raise _SyntaxError(f"a dict key cannot be a list or dict (position {key_start})")
+                raise self._error("a dict key cannot be a list or dict", key_start)
             self._skip_spaces()
             self._expect(":")
             mapping[key] = self._value(stops=",}")
@@ -108,7 +114,7 @@ class _ValueParser:
         while self.pos < len(self.text) and self.text[self.pos] != quote:
             self.pos += 2 if self.text[self.pos] == "\\" else 1
         if self.pos >= len(self.text):
-            raise _SyntaxError(f"unclosed quote {quote} at position {start}")
+            raise self._error(f"unclosed quote {quote}", start)
         self.pos += 1
         return self.text[start + 1:self.pos - 1].replace("\\" + quote, quote)
 
@@ -116,11 +122,11 @@ class _ValueParser:
         start = self.pos
         while self.pos < len(self.text) and self.text[self.pos] not in stops:
             if self.text[self.pos] in "[](){}'\"":
-                raise _SyntaxError(f"unexpected {self.text[self.pos]!r} at position {self.pos}")
+                raise self._error(f"unexpected {self.text[self.pos]!r}", self.pos)
             self.pos += 1
         token = self.text[start:self.pos].strip()
         if not token:
-            raise _SyntaxError(f"missing value at position {start}")
+            raise self._error("missing value", start)
         return token
 
     def _at_end(self, closer: str | None) -> bool:
@@ -134,7 +140,7 @@ class _ValueParser:
     def _expect(self, char: str) -> None:
         if self._peek() != char:
             found = repr(self._peek()) if self._peek() else "the end"
-            raise _SyntaxError(f"expected '{char}' at position {self.pos}, found {found}")
+            raise self._error(f"expected '{char}' but found {found}", self.pos)
         self.pos += 1
 
     def _peek(self) -> str:

@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import os
 import re
 from pathlib import Path
 
@@ -39,6 +40,7 @@ def locate(spec: str | Path, asked_by: Path | None = None) -> Path:
         if not candidate.is_absolute():
             candidate = (asked_by.parent if asked_by else Path.cwd()) / candidate
     if not candidate.is_file():
+        candidate = os.path.normpath(candidate)
         if asked_by is None:
             raise ConfigError(f"config file not found: '{text}' (looked for {candidate})")
         raise ConfigError(f"config {asked_by}: _base_ file '{text}' not found "
