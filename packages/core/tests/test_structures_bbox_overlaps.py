@@ -8,8 +8,12 @@ import torchvision.ops as tv_ops
 from detcore.structures.bbox.bbox_overlaps import bbox_overlaps
 
 # The documented example of mmdet.core.bbox.bbox_overlaps / mmcv.ops.bbox_overlaps.
-SEED_BBOXES1 = torch.tensor([[0, 0, 10, 10], [10, 10, 20, 20], [32, 32, 38, 42]], dtype=torch.float32)
-SEED_BBOXES2 = torch.tensor([[0, 0, 10, 20], [0, 10, 10, 19], [10, 10, 20, 20]], dtype=torch.float32)
+SEED_BBOXES1 = torch.tensor(
+    [[0, 0, 10, 10], [10, 10, 20, 20], [32, 32, 38, 42]], dtype=torch.float32
+)
+SEED_BBOXES2 = torch.tensor(
+    [[0, 0, 10, 20], [0, 10, 10, 19], [10, 10, 20, 20]], dtype=torch.float32
+)
 
 
 def random_boxes(n, *batch, seed=0, scale=100.0):
@@ -46,6 +50,8 @@ def test_empty_with_batch_dims_keeps_batch_shape():
     assert bbox_overlaps(empty, boxes).shape == (2, 0, 3)
     assert bbox_overlaps(boxes, empty, mode="giou").shape == (2, 3, 0)
     assert bbox_overlaps(empty, empty, is_aligned=True).shape == (2, 0)
+    no_batch = torch.zeros(0, 3, 4)
+    assert bbox_overlaps(no_batch, torch.zeros(0, 5, 4)).shape == (0, 3, 5)
 
 
 @pytest.mark.parametrize("dtype", [torch.float32, torch.float64])
@@ -105,7 +111,9 @@ def test_degenerate_boxes_give_zero_not_nan():
     # point inside box: intersection 0, union 100, enclosing area 100 -> giou 0
     assert bbox_overlaps(point, box, mode="giou").item() == pytest.approx(0.0)
     # line below the box: union 100, enclosing 10 x 10 -> giou 0
-    assert bbox_overlaps(torch.tensor([[0.0, 10.0, 10.0, 10.0]]), box, mode="giou").item() == pytest.approx(0.0)
+    assert bbox_overlaps(
+        torch.tensor([[0.0, 10.0, 10.0, 10.0]]), box, mode="giou"
+    ).item() == pytest.approx(0.0)
 
 
 def test_batch_dims_match_torchvision_per_slice():
@@ -118,7 +126,9 @@ def test_batch_dims_match_torchvision_per_slice():
                 torch.testing.assert_close(overlaps[i, j], reference(boxes1[i, j], boxes2[i, j]))
     aligned = bbox_overlaps(boxes1, boxes2[..., :5, :], is_aligned=True)
     assert aligned.shape == (2, 3, 5)
-    torch.testing.assert_close(aligned[1, 2], tv_ops.box_iou(boxes1[1, 2], boxes2[1, 2, :5]).diagonal())
+    torch.testing.assert_close(
+        aligned[1, 2], tv_ops.box_iou(boxes1[1, 2], boxes2[1, 2, :5]).diagonal()
+    )
 
 
 @pytest.mark.parametrize("mode", ["iou", "iof", "giou"])
@@ -133,7 +143,9 @@ def test_chunked_equals_unchunked(mode, max_elements):
 def test_chunked_result_keeps_gradients():
     boxes1 = random_boxes(9, seed=9).requires_grad_(True)
     boxes2 = random_boxes(4, seed=10)
-    (grad_chunked,) = torch.autograd.grad(bbox_overlaps(boxes1, boxes2, max_elements=5).sum(), boxes1)
+    (grad_chunked,) = torch.autograd.grad(
+        bbox_overlaps(boxes1, boxes2, max_elements=5).sum(), boxes1
+    )
     (grad_reference,) = torch.autograd.grad(tv_ops.box_iou(boxes1, boxes2).sum(), boxes1)
     torch.testing.assert_close(grad_chunked, grad_reference)
 
@@ -180,11 +192,17 @@ def test_bad_arguments_have_clear_errors():
     boxes = random_boxes(3)
     with pytest.raises(ValueError, match="mode must be one of .* but got 'diou'"):
         bbox_overlaps(boxes, boxes, mode="diou")
-    with pytest.raises(ValueError, match="is_aligned=True needs as many bboxes1 as bboxes2, but got 3 and 2"):
+    with pytest.raises(
+        ValueError, match="is_aligned=True needs as many bboxes1 as bboxes2, but got 3 and 2"
+    ):
         bbox_overlaps(boxes, boxes[:2], is_aligned=True)
-    with pytest.raises(ValueError, match=r"same batch dimensions, but got shapes \(2, 3, 4\) and \(3, 3, 4\)"):
+    with pytest.raises(
+        ValueError, match=r"same batch dimensions, but got shapes \(2, 3, 4\) and \(3, 3, 4\)"
+    ):
         bbox_overlaps(random_boxes(3, 2), random_boxes(3, 3))
-    with pytest.raises(ValueError, match=r"bboxes2 must have shape \(\.\.\., n, 4\), but got \(3, 5\)"):
+    with pytest.raises(
+        ValueError, match=r"bboxes2 must have shape \(\.\.\., n, 4\), but got \(3, 5\)"
+    ):
         bbox_overlaps(boxes, torch.zeros(3, 5))
     with pytest.raises(TypeError, match="bboxes1 must be a torch.Tensor, but got list"):
         bbox_overlaps([[0, 0, 1, 1]], boxes)

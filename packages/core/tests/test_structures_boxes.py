@@ -93,7 +93,9 @@ def test_plain_converters_match_torchvision_box_convert():
         ("xywh", bbox_xyxy_to_xywh, bbox_xywh_to_xyxy),
     ):
         converted = forward(boxes)
-        torch.testing.assert_close(converted.reshape(-1, 4), tv_ops.box_convert(flat, "xyxy", to_fmt))
+        torch.testing.assert_close(
+            converted.reshape(-1, 4), tv_ops.box_convert(flat, "xyxy", to_fmt)
+        )
         torch.testing.assert_close(backward(converted), boxes)
     assert HorizontalBoxes.cxcywh_to_xyxy is bbox_cxcywh_to_xyxy
 
@@ -105,7 +107,10 @@ def test_empty_inputs_become_0x4_and_batch_empties_keep_shape():
 
 
 def test_bad_construction_has_clear_errors():
-    with pytest.raises(ValueError, match=r"HorizontalBoxes needs data of shape \(\.\.\., 4\), but got shape \(3, 5\)"):
+    with pytest.raises(
+        ValueError,
+        match=r"HorizontalBoxes needs data of shape \(\.\.\., 4\), but got shape \(3, 5\)",
+    ):
         HorizontalBoxes(torch.zeros(3, 5))
     with pytest.raises(ValueError, match=r"but got shape \(4,\)"):
         HorizontalBoxes(torch.zeros(4))
@@ -131,7 +136,9 @@ def test_getitem_refuses_to_index_coordinates():
     boxes = HorizontalBoxes(XYXY)
     with pytest.raises(IndexError, match="at most 1 indices"):
         boxes[0, 1]
-    with pytest.raises(IndexError, match="boolean index of HorizontalBoxes must have fewer than 2 dimensions"):
+    with pytest.raises(
+        IndexError, match="boolean index of HorizontalBoxes must have fewer than 2 dimensions"
+    ):
         boxes[XYXY > 3]
     batched = HorizontalBoxes(random_xyxy(3, 2))
     assert batched[0, 1:].shape == (2, 4)
@@ -153,7 +160,9 @@ def test_cat_stack_split_chunk_and_copies():
     torch.testing.assert_close(HorizontalBoxes.cat([a, b]).tensor, torch.cat([XYXY, XYXY[:1] + 1]))
     assert HorizontalBoxes.stack([a, a], dim=1).shape == (3, 2, 4)
     parts = a.split([1, 2])
-    assert [p.shape for p in parts] == [(1, 4), (2, 4)] and all(isinstance(p, HorizontalBoxes) for p in parts)
+    assert [p.shape for p in parts] == [(1, 4), (2, 4)] and all(
+        isinstance(p, HorizontalBoxes) for p in parts
+    )
     assert [len(c) for c in a.chunk(2)] == [2, 1]
     with pytest.raises(ValueError, match="last dimension holds the 4 coordinates"):
         a.split(2, dim=-1)
@@ -179,7 +188,9 @@ def test_device_dtype_and_factory_methods():
     assert isinstance(empty, HorizontalBoxes) and empty.shape == (0, 4)
     fake = boxes.fake_boxes((2, 4), fill=7)
     assert isinstance(fake, HorizontalBoxes) and fake.tensor.eq(7).all()
-    assert boxes.size() == (3, 4) and boxes.size(0) == 3 and boxes.dim() == 2 and boxes.numel() == 12
+    assert (
+        boxes.size() == (3, 4) and boxes.size(0) == 3 and boxes.dim() == 2 and boxes.numel() == 12
+    )
     assert boxes.view(1, 3, 4).shape == (1, 3, 4) and boxes.flatten().shape == (3, 4)
     assert boxes.unsqueeze(0).shape == (1, 3, 4) and boxes.unsqueeze(0).squeeze(0).shape == (3, 4)
 
@@ -216,7 +227,9 @@ def test_flip_every_direction_hand_flipped(direction, expected):
     boxes = HorizontalBoxes(XYXY[:2])
     boxes.flip_((100, 200), direction)
     torch.testing.assert_close(boxes.tensor, torch.tensor(expected))
-    torch.testing.assert_close(bbox_flip(XYXY[:2], (100, 200, 3), direction), torch.tensor(expected))
+    torch.testing.assert_close(
+        bbox_flip(XYXY[:2], (100, 200, 3), direction), torch.tensor(expected)
+    )
     boxes.flip_((100, 200), direction)  # a flip is its own inverse
     torch.testing.assert_close(boxes.tensor, XYXY[:2])
 
@@ -255,7 +268,15 @@ def test_rotate_matches_opencv_rotation_of_corners(angle):
     boxes.rotate_(center, angle)
     matrix = cv2.getRotationMatrix2D(center, -angle, 1.0)  # (2, 3)
     x1, y1, x2, y2 = data.double().numpy().T
-    corners = np.stack([np.stack([x1, y1], 1), np.stack([x2, y1], 1), np.stack([x1, y2], 1), np.stack([x2, y2], 1)], 1)
+    corners = np.stack(
+        [
+            np.stack([x1, y1], 1),
+            np.stack([x2, y1], 1),
+            np.stack([x1, y2], 1),
+            np.stack([x2, y2], 1),
+        ],
+        1,
+    )
     rotated = cv2.transform(corners.reshape(-1, 1, 2), matrix).reshape(-1, 4, 2)
     expected = np.concatenate([rotated.min(1), rotated.max(1)], axis=1)
     np.testing.assert_allclose(boxes.numpy(), expected, rtol=1e-5, atol=1e-4)
@@ -284,17 +305,31 @@ def test_project_keeps_batch_dims_and_empties():
     empty.project_(np.eye(3))
     empty.rotate_((0, 0), 10)
     assert empty.shape == (0, 4)
-    with pytest.raises(ValueError, match=r"homography_matrix must have shape \(3, 3\), but got \(2, 3\)"):
+    with pytest.raises(
+        ValueError, match=r"homography_matrix must have shape \(3, 3\), but got \(2, 3\)"
+    ):
         empty.project_(np.zeros((2, 3)))
 
 
 def test_is_inside_both_modes_hand_computed():
-    boxes = HorizontalBoxes([[-5.0, 0.0, 5.0, 5.0], [2.0, 2.0, 8.0, 8.0], [12.0, 0.0, 20.0, 5.0], [0.0, 0.0, 10.0, 10.0]])
+    boxes = HorizontalBoxes(
+        [
+            [-5.0, 0.0, 5.0, 5.0],
+            [2.0, 2.0, 8.0, 8.0],
+            [12.0, 0.0, 20.0, 5.0],
+            [0.0, 0.0, 10.0, 10.0],
+        ]
+    )
     img_shape = (10, 10)
     assert boxes.is_inside(img_shape).tolist() == [True, True, False, True]
     # all_inside uses x2 < w and y2 < h (anchor filtering); a border widens the image
     assert boxes.is_inside(img_shape, all_inside=True).tolist() == [False, True, False, False]
-    assert boxes.is_inside(img_shape, all_inside=True, allowed_border=5).tolist() == [True, True, False, True]
+    assert boxes.is_inside(img_shape, all_inside=True, allowed_border=5).tolist() == [
+        True,
+        True,
+        False,
+        True,
+    ]
 
 
 def test_find_inside_points_hand_computed():
@@ -325,14 +360,17 @@ def test_from_instance_masks_arrays_match_torchvision_masks_to_boxes():
     for data in (masks, masks.numpy(), masks.numpy().astype(np.uint8)):
         boxes = HorizontalBoxes.from_instance_masks(data)
         torch.testing.assert_close(boxes.tensor, expected)
-    torch.testing.assert_close(HorizontalBoxes.from_instance_masks(masks).tensor[2], torch.tensor([4.0, 3.0, 9.0, 6.0]))
+    torch.testing.assert_close(
+        HorizontalBoxes.from_instance_masks(masks).tensor[2], torch.tensor([4.0, 3.0, 9.0, 6.0])
+    )
 
 
 def test_from_instance_masks_empty_mask_and_no_masks():
     masks = np.zeros((2, 5, 5), dtype=bool)
     masks[1, 2, 3] = True
     torch.testing.assert_close(
-        HorizontalBoxes.from_instance_masks(masks).tensor, torch.tensor([[0.0, 0.0, 0.0, 0.0], [3.0, 2.0, 4.0, 3.0]])
+        HorizontalBoxes.from_instance_masks(masks).tensor,
+        torch.tensor([[0.0, 0.0, 0.0, 0.0], [3.0, 2.0, 4.0, 3.0]]),
     )
     assert HorizontalBoxes.from_instance_masks(np.zeros((0, 5, 5), dtype=bool)).shape == (0, 4)
 
@@ -346,16 +384,28 @@ def test_from_instance_masks_duck_types_bitmap_and_polygon_masks():
     bitmap = np.zeros((1, 6, 6), dtype=np.uint8)
     bitmap[0, 1:4, 2:5] = 1
     torch.testing.assert_close(
-        HorizontalBoxes.from_instance_masks(BitmapLike(bitmap)).tensor, torch.tensor([[2.0, 1.0, 5.0, 4.0]])
+        HorizontalBoxes.from_instance_masks(BitmapLike(bitmap)).tensor,
+        torch.tensor([[2.0, 1.0, 5.0, 4.0]]),
     )
-    polygons = BitmapLike([[np.array([1.0, 2.0, 3.0, 4.0, 2.0, 8.0])], [], [np.array([0, 1, 1, 1, 1, 0]), np.array([5, 5, 6, 7, 5, 7])]])
+    polygons = BitmapLike(
+        [
+            [np.array([1.0, 2.0, 3.0, 4.0, 2.0, 8.0])],
+            [],
+            [np.array([0, 1, 1, 1, 1, 0]), np.array([5, 5, 6, 7, 5, 7])],
+        ]
+    )
     torch.testing.assert_close(
         HorizontalBoxes.from_instance_masks(polygons).tensor,
         torch.tensor([[1.0, 2.0, 3.0, 8.0], [0.0, 0.0, 0.0, 0.0], [0.0, 0.0, 6.0, 7.0]]),
     )
-    with pytest.raises(TypeError, match="masks must be BitmapMasks, PolygonMasks or an \\(N, H, W\\) array, but got str"):
+    with pytest.raises(
+        TypeError,
+        match="masks must be BitmapMasks, PolygonMasks or an \\(N, H, W\\) array, but got str",
+    ):
         HorizontalBoxes.from_instance_masks("masks")
-    with pytest.raises(ValueError, match=r"bitmap masks must have shape \(N, H, W\), but got \(5, 5\)"):
+    with pytest.raises(
+        ValueError, match=r"bitmap masks must have shape \(N, H, W\), but got \(5, 5\)"
+    ):
         HorizontalBoxes.from_instance_masks(np.zeros((5, 5)))
 
 
@@ -394,7 +444,9 @@ def test_a_rotated_box_type_plugs_in_with_converters(clean_box_registry):
 
     @register_box_type_converter("hbox", "rbox")
     def hbox2rbox(boxes):
-        return torch.cat([bbox_xyxy_to_cxcywh(boxes), boxes.new_zeros(*boxes.shape[:-1], 1)], dim=-1)
+        return torch.cat(
+            [bbox_xyxy_to_cxcywh(boxes), boxes.new_zeros(*boxes.shape[:-1], 1)], dim=-1
+        )
 
     @register_box_type_converter(ToyRotatedBoxes, HorizontalBoxes)
     def rbox2hbox(boxes):  # exact for angle 0
@@ -415,9 +467,13 @@ def test_a_rotated_box_type_plugs_in_with_converters(clean_box_registry):
 
 
 def test_registry_errors_are_clear(clean_box_registry):
-    with pytest.raises(KeyError, match="box type 'hbox' or class ToyRotatedBoxes is already registered"):
+    with pytest.raises(
+        KeyError, match="box type 'hbox' or class ToyRotatedBoxes is already registered"
+    ):
         register_box_type("hbox", ToyRotatedBoxes)
-    with pytest.raises(KeyError, match="box type 'qbox' is not registered; registered: \\['hbox'\\]"):
+    with pytest.raises(
+        KeyError, match="box type 'qbox' is not registered; registered: \\['hbox'\\]"
+    ):
         get_box_type("qbox")
     with pytest.raises(KeyError, match="box class ToyRotatedBoxes is not registered"):
         get_box_type(ToyRotatedBoxes)
@@ -447,16 +503,24 @@ def test_autocast_box_type_wraps_and_unwraps_gt_bboxes():
     mixed = {"gt_bboxes": array.copy()}
     output = ShiftTransform().transform({"gt_bboxes": array, "mix_results": [mixed]})
     assert seen["type"] is HorizontalBoxes
-    assert isinstance(output["gt_bboxes"], np.ndarray) and isinstance(mixed["gt_bboxes"], np.ndarray)
+    assert isinstance(output["gt_bboxes"], np.ndarray) and isinstance(
+        mixed["gt_bboxes"], np.ndarray
+    )
     np.testing.assert_allclose(output["gt_bboxes"], XYXY.numpy() + 1)
     assert ShiftTransform().transform({"img": None}) == {"img": None}
-    with pytest.raises(TypeError, match=r"expects results\['gt_bboxes'\] to be boxes or an ndarray, but got list"):
+    with pytest.raises(
+        TypeError, match=r"expects results\['gt_bboxes'\] to be boxes or an ndarray, but got list"
+    ):
         ShiftTransform().transform({"gt_bboxes": [[0, 0, 1, 1]]})
 
 
 # ---------------------------------------------------------------- plain-tensor helpers
 def test_bbox2roi_and_roi2bbox_hand_computed():
-    per_image = [torch.tensor([[1.0, 2.0, 3.0, 4.0]]), torch.zeros(0, 4), HorizontalBoxes([[5.0, 6.0, 7.0, 8.0], [0.0, 0.0, 1.0, 1.0]])]
+    per_image = [
+        torch.tensor([[1.0, 2.0, 3.0, 4.0]]),
+        torch.zeros(0, 4),
+        HorizontalBoxes([[5.0, 6.0, 7.0, 8.0], [0.0, 0.0, 1.0, 1.0]]),
+    ]
     rois = bbox2roi(per_image)
     expected = torch.tensor([[0.0, 1, 2, 3, 4], [2.0, 5, 6, 7, 8], [2.0, 0, 0, 1, 1]])
     torch.testing.assert_close(rois, expected)
@@ -473,8 +537,14 @@ def test_bbox_mapping_and_back_hand_computed():
     mapped = bbox_mapping(boxes, (100, 80), (2.0, 0.5), flip=True)
     torch.testing.assert_close(mapped, torch.tensor([[20.0, 10.0, 60.0, 30.0]]))
     torch.testing.assert_close(bbox_mapping_back(mapped, (100, 80), (2.0, 0.5), flip=True), boxes)
-    torch.testing.assert_close(bbox_mapping(boxes, (100, 80), [2.0, 0.5, 2.0, 0.5], flip=False), torch.tensor([[20.0, 10.0, 60.0, 30.0]]))
-    with pytest.raises(ValueError, match="scale_factor must be a number, \\(w_scale, h_scale\\) or \\(w, h, w, h\\), but got 3 values"):
+    torch.testing.assert_close(
+        bbox_mapping(boxes, (100, 80), [2.0, 0.5, 2.0, 0.5], flip=False),
+        torch.tensor([[20.0, 10.0, 60.0, 30.0]]),
+    )
+    with pytest.raises(
+        ValueError,
+        match="scale_factor must be a number, \\(w_scale, h_scale\\) or \\(w, h, w, h\\), but got 3 values",
+    ):
         bbox_mapping(boxes, (100, 80), (1.0, 2.0, 3.0), flip=False)
 
 
@@ -482,11 +552,17 @@ def test_distance2bbox_and_bbox2distance_hand_computed_and_round_trip():
     points = torch.tensor([[10.0, 10.0], [50.0, 40.0]])
     distances = torch.tensor([[2.0, 3.0, 4.0, 5.0], [60.0, 1.0, 1.0, 100.0]])
     boxes = distance2bbox(points, distances)
-    torch.testing.assert_close(boxes, torch.tensor([[8.0, 7.0, 14.0, 15.0], [-10.0, 39.0, 51.0, 140.0]]))
+    torch.testing.assert_close(
+        boxes, torch.tensor([[8.0, 7.0, 14.0, 15.0], [-10.0, 39.0, 51.0, 140.0]])
+    )
     torch.testing.assert_close(bbox2distance(points, boxes), distances)
     clipped = distance2bbox(points, distances, max_shape=(100, 60))  # (h, w)
-    torch.testing.assert_close(clipped, torch.tensor([[8.0, 7.0, 14.0, 15.0], [0.0, 39.0, 51.0, 100.0]]))
-    torch.testing.assert_close(bbox2distance(points, boxes, max_dis=16, eps=0.1)[1], torch.tensor([15.9, 1.0, 1.0, 15.9]))
+    torch.testing.assert_close(
+        clipped, torch.tensor([[8.0, 7.0, 14.0, 15.0], [0.0, 39.0, 51.0, 100.0]])
+    )
+    torch.testing.assert_close(
+        bbox2distance(points, boxes, max_dis=16, eps=0.1)[1], torch.tensor([15.9, 1.0, 1.0, 15.9])
+    )
 
 
 def test_distance2bbox_per_image_max_shape():
@@ -494,7 +570,10 @@ def test_distance2bbox_per_image_max_shape():
     boxes = distance2bbox(points, torch.full((2, 3, 4), 10.0), max_shape=[[8, 9], [100, 100]])
     torch.testing.assert_close(boxes[0], torch.tensor([[0.0, 0.0, 9.0, 8.0]]).expand(3, 4))
     torch.testing.assert_close(boxes[1], torch.tensor([[0.0, 0.0, 15.0, 15.0]]).expand(3, 4))
-    with pytest.raises(ValueError, match="per-image max_shape of shape \\(2, 2\\) needs boxes of shape \\(2, N, 4\\)"):
+    with pytest.raises(
+        ValueError,
+        match="per-image max_shape of shape \\(2, 2\\) needs boxes of shape \\(2, N, 4\\)",
+    ):
         distance2bbox(points[0], torch.ones(3, 4), max_shape=[[8, 9], [100, 100]])
 
 
@@ -502,19 +581,32 @@ def test_bbox_rescale_boxes_and_rois_hand_computed():
     boxes = torch.tensor([[10.0, 20.0, 30.0, 60.0]])
     torch.testing.assert_close(bbox_rescale(boxes, 1.5), torch.tensor([[5.0, 10.0, 35.0, 70.0]]))
     rois = torch.tensor([[3.0, 10.0, 20.0, 30.0, 60.0]])
-    torch.testing.assert_close(bbox_rescale(rois, 0.5), torch.tensor([[3.0, 15.0, 30.0, 25.0, 50.0]]))
+    torch.testing.assert_close(
+        bbox_rescale(rois, 0.5), torch.tensor([[3.0, 15.0, 30.0, 25.0, 50.0]])
+    )
 
 
 def test_scale_boxes_get_box_tensor_empty_box_as_cat_stack():
-    torch.testing.assert_close(scale_boxes(XYXY, (2.0, 0.5)), XYXY * torch.tensor([2.0, 0.5, 2.0, 0.5]))
+    torch.testing.assert_close(
+        scale_boxes(XYXY, (2.0, 0.5)), XYXY * torch.tensor([2.0, 0.5, 2.0, 0.5])
+    )
     boxes = HorizontalBoxes(XYXY)
     assert scale_boxes(boxes, (2.0, 0.5)) is boxes
     torch.testing.assert_close(boxes.tensor, XYXY * torch.tensor([2.0, 0.5, 2.0, 0.5]))
     assert get_box_tensor(boxes) is boxes.tensor and get_box_tensor(XYXY) is XYXY
     assert isinstance(empty_box_as(boxes), HorizontalBoxes) and empty_box_as(boxes).shape == (0, 4)
-    assert empty_box_as(XYXY.double()).shape == (0, 4) and empty_box_as(XYXY.double()).dtype == torch.float64
-    assert isinstance(cat_boxes([boxes, boxes]), HorizontalBoxes) and cat_boxes([XYXY, XYXY]).shape == (6, 4)
-    assert stack_boxes([boxes, boxes]).shape == (2, 3, 4) and stack_boxes([XYXY, XYXY]).shape == (2, 3, 4)
+    assert (
+        empty_box_as(XYXY.double()).shape == (0, 4)
+        and empty_box_as(XYXY.double()).dtype == torch.float64
+    )
+    assert isinstance(cat_boxes([boxes, boxes]), HorizontalBoxes) and cat_boxes(
+        [XYXY, XYXY]
+    ).shape == (6, 4)
+    assert stack_boxes([boxes, boxes]).shape == (2, 3, 4) and stack_boxes([XYXY, XYXY]).shape == (
+        2,
+        3,
+        4,
+    )
 
 
 # ---------------------------------------------------------------- parity with MMDetection 3.3.0
@@ -523,7 +615,9 @@ def test_geometry_matches_mmdet_horizontal_boxes(mmdet):
     from mmdet.structures.bbox import HorizontalBoxes as MMDetBoxes
 
     data = random_xyxy(7, seed=6) - 10
-    homography = np.array([[0.9, 0.1, 3.0], [0.05, 1.2, -2.0], [1e-3, -5e-4, 1.0]], dtype=np.float32)
+    homography = np.array(
+        [[0.9, 0.1, 3.0], [0.05, 1.2, -2.0], [1e-3, -5e-4, 1.0]], dtype=np.float32
+    )
     operations = [
         ("flip_", ((60, 50), "horizontal")),
         ("flip_", ((60, 50), "vertical")),
@@ -545,7 +639,9 @@ def test_geometry_matches_mmdet_horizontal_boxes(mmdet):
         assert torch.equal(ours.is_inside((40, 30), **kwargs), theirs.is_inside((40, 30), **kwargs))
     points = torch.rand(9, 2) * 60 - 10
     assert torch.equal(ours.find_inside_points(points), theirs.find_inside_points(points))
-    torch.testing.assert_close(HorizontalBoxes(data, in_mode="cxcywh").tensor, MMDetBoxes(data, in_mode="cxcywh").tensor)
+    torch.testing.assert_close(
+        HorizontalBoxes(data, in_mode="cxcywh").tensor, MMDetBoxes(data, in_mode="cxcywh").tensor
+    )
 
 
 @pytest.mark.peer
@@ -554,14 +650,25 @@ def test_from_instance_masks_matches_mmdet_bitmap_and_polygon_masks(mmdet):
     from mmdet.structures.mask import BitmapMasks, PolygonMasks
 
     g = torch.Generator().manual_seed(7)
-    bitmaps = BitmapMasks((torch.rand(5, 20, 24, generator=g) > 0.9).numpy().astype(np.uint8), 20, 24)
-    torch.testing.assert_close(HorizontalBoxes.from_instance_masks(bitmaps).tensor, MMDetBoxes.from_instance_masks(bitmaps).tensor)
+    bitmaps = BitmapMasks(
+        (torch.rand(5, 20, 24, generator=g) > 0.9).numpy().astype(np.uint8), 20, 24
+    )
+    torch.testing.assert_close(
+        HorizontalBoxes.from_instance_masks(bitmaps).tensor,
+        MMDetBoxes.from_instance_masks(bitmaps).tensor,
+    )
     polygons = PolygonMasks(
-        [[np.array([1.0, 2.0, 9.0, 3.0, 4.0, 11.0])], [np.array([0.0, 0.0, 5.0, 0.0, 5.0, 5.0]), np.array([7.0, 8.0, 12.0, 9.0, 10.0, 15.0])]],
+        [
+            [np.array([1.0, 2.0, 9.0, 3.0, 4.0, 11.0])],
+            [np.array([0.0, 0.0, 5.0, 0.0, 5.0, 5.0]), np.array([7.0, 8.0, 12.0, 9.0, 10.0, 15.0])],
+        ],
         20,
         24,
     )
-    torch.testing.assert_close(HorizontalBoxes.from_instance_masks(polygons).tensor, MMDetBoxes.from_instance_masks(polygons).tensor)
+    torch.testing.assert_close(
+        HorizontalBoxes.from_instance_masks(polygons).tensor,
+        MMDetBoxes.from_instance_masks(polygons).tensor,
+    )
 
 
 @pytest.mark.peer
@@ -570,15 +677,39 @@ def test_plain_helpers_match_mmdet(mmdet):
 
     boxes = random_xyxy(6, seed=8)
     points = boxes[:, :2] + 3
-    torch.testing.assert_close(bbox2distance(points, boxes, max_dis=20.0), mmdet_bbox.bbox2distance(points, boxes, max_dis=20.0))
+    torch.testing.assert_close(
+        bbox2distance(points, boxes, max_dis=20.0),
+        mmdet_bbox.bbox2distance(points, boxes, max_dis=20.0),
+    )
     distances = torch.rand(6, 4) * 30
-    torch.testing.assert_close(distance2bbox(points, distances, (40, 35)), mmdet_bbox.distance2bbox(points, distances, (40, 35)))
+    torch.testing.assert_close(
+        distance2bbox(points, distances, (40, 35)),
+        mmdet_bbox.distance2bbox(points, distances, (40, 35)),
+    )
     torch.testing.assert_close(bbox_rescale(boxes, 1.3), mmdet_bbox.bbox_rescale(boxes, 1.3))
     for direction in ("horizontal", "vertical", "diagonal"):
-        torch.testing.assert_close(bbox_flip(boxes, (70, 90), direction), mmdet_bbox.bbox_flip(boxes, (70, 90), direction))
+        torch.testing.assert_close(
+            bbox_flip(boxes, (70, 90), direction), mmdet_bbox.bbox_flip(boxes, (70, 90), direction)
+        )
     rois = bbox2roi([boxes[:2], boxes[2:]])
     torch.testing.assert_close(rois, mmdet_bbox.bbox2roi([boxes[:2], boxes[2:]]))
     for ours, theirs in zip(roi2bbox(rois), mmdet_bbox.roi2bbox(rois)):
         torch.testing.assert_close(ours, theirs)
     torch.testing.assert_close(bbox_xyxy_to_cxcywh(boxes), mmdet_bbox.bbox_xyxy_to_cxcywh(boxes))
-    torch.testing.assert_close(scale_boxes(boxes, (2.0, 3.0)), mmdet_bbox.scale_boxes(boxes, (2.0, 3.0)))
+    torch.testing.assert_close(
+        scale_boxes(boxes, (2.0, 3.0)), mmdet_bbox.scale_boxes(boxes, (2.0, 3.0))
+    )
+
+
+def test_from_instance_masks_accepts_detcore_masks():
+    """Hand-computed bounds of detcore.structures.mask's BitmapMasks and PolygonMasks."""
+    mask_module = pytest.importorskip("detcore.structures.mask")
+    bitmaps = np.zeros((2, 8, 9), dtype=np.uint8)
+    bitmaps[0, 1:3, 2:5] = 1
+    boxes = HorizontalBoxes.from_instance_masks(mask_module.BitmapMasks(bitmaps, 8, 9))
+    torch.testing.assert_close(
+        boxes.tensor, torch.tensor([[2.0, 1.0, 5.0, 3.0], [0.0, 0.0, 0.0, 0.0]])
+    )
+    polygons = mask_module.PolygonMasks([[np.array([1.0, 2.0, 5.0, 2.0, 5.0, 6.0])]], 8, 9)
+    boxes = HorizontalBoxes.from_instance_masks(polygons)
+    torch.testing.assert_close(boxes.tensor, torch.tensor([[1.0, 2.0, 5.0, 6.0]]))

@@ -78,7 +78,9 @@ class BaseDataElement:
         if field_type not in ("metainfo", "data"):
             raise ValueError(f"field_type must be 'metainfo' or 'data', but got {field_type!r}")
         if name in _BOOKKEEPING:
-            raise AttributeError(f"{name} is a private attribute of {type(self).__name__} and is immutable")
+            raise AttributeError(
+                f"{name} is a private attribute of {type(self).__name__} and is immutable"
+            )
         other_kind = self._data_fields if field_type == "metainfo" else self._metainfo_fields
         if name in other_kind:
             other = "data" if field_type == "metainfo" else "metainfo"
@@ -114,7 +116,9 @@ class BaseDataElement:
 
     def __delattr__(self, name: str) -> None:
         if name in _BOOKKEEPING:
-            raise AttributeError(f"{name} is a private attribute of {type(self).__name__} and is immutable")
+            raise AttributeError(
+                f"{name} is a private attribute of {type(self).__name__} and is immutable"
+            )
         object.__delattr__(self, name)
         self._metainfo_fields.pop(name, None)
         self._data_fields.pop(name, None)

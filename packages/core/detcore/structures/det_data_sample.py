@@ -62,11 +62,23 @@ class DetDataSample(BaseDataElement):
         (True, 7)
     """
 
-    proposals = TypedField(InstanceData, "Region proposals (bboxes (N, 4) xyxy, scores) for two-stage detectors.")
-    gt_instances = TypedField(InstanceData, "Ground-truth instances: bboxes, labels (0..K-1), masks...")
-    pred_instances = TypedField(InstanceData, "Predicted instances: bboxes (N, 4) xyxy, scores, labels, masks...")
-    ignored_instances = TypedField(InstanceData, "Instances to ignore in training and evaluation (crowd regions).")
-    gt_sem_seg = TypedField(PixelData, "Ground-truth semantic segmentation map, field sem_seg of shape (1, H, W).")
+    proposals = TypedField(
+        InstanceData, "Region proposals (bboxes (N, 4) xyxy, scores) for two-stage detectors."
+    )
+    gt_instances = TypedField(
+        InstanceData, "Ground-truth instances: bboxes, labels (0..K-1), masks..."
+    )
+    pred_instances = TypedField(
+        InstanceData, "Predicted instances: bboxes (N, 4) xyxy, scores, labels, masks..."
+    )
+    ignored_instances = TypedField(
+        InstanceData, "Instances to ignore in training and evaluation (crowd regions)."
+    )
+    gt_sem_seg = TypedField(
+        PixelData, "Ground-truth semantic segmentation map, field sem_seg of shape (1, H, W)."
+    )
     pred_sem_seg = TypedField(PixelData, "Predicted semantic segmentation map, field sem_seg.")
-    gt_panoptic_seg = TypedField(PixelData, "Ground-truth panoptic segmentation map, field sem_seg.")
+    gt_panoptic_seg = TypedField(
+        PixelData, "Ground-truth panoptic segmentation map, field sem_seg."
+    )
     pred_panoptic_seg = TypedField(PixelData, "Predicted panoptic segmentation map, field sem_seg.")

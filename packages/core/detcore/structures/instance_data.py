@@ -73,7 +73,9 @@ class InstanceData(BaseDataElement):
             return item
         if isinstance(item, (int, np.integer)) and not isinstance(item, bool):
             if not -length <= item < length:
-                raise IndexError(f"index {item} is out of range for InstanceData of length {length}")
+                raise IndexError(
+                    f"index {item} is out of range for InstanceData of length {length}"
+                )
             start = int(item) % length
             return slice(start, start + 1)
         if isinstance(item, (list, tuple, np.ndarray)):
@@ -84,7 +86,9 @@ class InstanceData(BaseDataElement):
                 "int, slice, index list/array/LongTensor or a BoolTensor mask"
             )
         if item.dim() != 1:
-            raise IndexError(f"InstanceData index tensors must be 1-D, but got shape {tuple(item.shape)}")
+            raise IndexError(
+                f"InstanceData index tensors must be 1-D, but got shape {tuple(item.shape)}"
+            )
         if item.dtype == torch.bool:
             if len(item) != length:
                 raise IndexError(
@@ -94,14 +98,18 @@ class InstanceData(BaseDataElement):
         if item.numel() == 0:
             return item.long()
         if item.is_floating_point() or item.is_complex():
-            raise TypeError(f"InstanceData index tensors must be integer or bool, but got {item.dtype}")
+            raise TypeError(
+                f"InstanceData index tensors must be integer or bool, but got {item.dtype}"
+            )
         return item.long()
 
     @staticmethod
     def cat(instances_list: list[InstanceData]) -> InstanceData:
         """Concatenate instances of several InstanceData with the same fields (metainfo of the first)."""
         if len(instances_list) == 0:
-            raise ValueError("InstanceData.cat needs at least one InstanceData, but got an empty list")
+            raise ValueError(
+                "InstanceData.cat needs at least one InstanceData, but got an empty list"
+            )
         for position, instances in enumerate(instances_list):
             if not isinstance(instances, InstanceData):
                 raise TypeError(

@@ -70,13 +70,21 @@ class BaseBoxes(metaclass=ABCMeta):
 
     def empty_boxes(self: T, dtype: torch.dtype | None = None, device: Any = None) -> T:
         """Boxes of this type with shape (0, box_dim)."""
-        return type(self)(self.tensor.new_zeros(0, self.box_dim, dtype=dtype, device=device), clone=False)
+        return type(self)(
+            self.tensor.new_zeros(0, self.box_dim, dtype=dtype, device=device), clone=False
+        )
 
     def fake_boxes(
-        self: T, sizes: tuple[int, ...], fill: float = 0, dtype: torch.dtype | None = None, device: Any = None
+        self: T,
+        sizes: tuple[int, ...],
+        fill: float = 0,
+        dtype: torch.dtype | None = None,
+        device: Any = None,
     ) -> T:
         """Boxes of this type of shape ``sizes`` filled with ``fill`` (placeholders)."""
-        return type(self)(self.tensor.new_full(sizes, fill, dtype=dtype, device=device), clone=False)
+        return type(self)(
+            self.tensor.new_full(sizes, fill, dtype=dtype, device=device), clone=False
+        )
 
     def _wrap(self: T, tensor: Tensor) -> T:
         return type(self)(tensor, clone=False)
@@ -315,7 +323,9 @@ class BaseBoxes(metaclass=ABCMeta):
         """Scale box sizes in place about their centres by ``scale_factor`` (w_scale, h_scale)."""
 
     @abstractmethod
-    def is_inside(self, img_shape: tuple[int, int], all_inside: bool = False, allowed_border: int = 0) -> Tensor:
+    def is_inside(
+        self, img_shape: tuple[int, int], all_inside: bool = False, allowed_border: int = 0
+    ) -> Tensor:
         """(...,) BoolTensor: which boxes lie inside (or overlap) an image of ``img_shape`` (h, w)."""
 
     @abstractmethod
@@ -325,7 +335,11 @@ class BaseBoxes(metaclass=ABCMeta):
     @staticmethod
     @abstractmethod
     def overlaps(
-        boxes1: BaseBoxes, boxes2: BaseBoxes, mode: str = "iou", is_aligned: bool = False, eps: float = 1e-6
+        boxes1: BaseBoxes,
+        boxes2: BaseBoxes,
+        mode: str = "iou",
+        is_aligned: bool = False,
+        eps: float = 1e-6,
     ) -> Tensor:
         """Pairwise (or aligned) overlaps between two box sets."""
 

@@ -73,7 +73,7 @@ def bbox_overlaps(
         out_dtype = torch.float32
     compute_dtype = torch.float32 if out_dtype in (torch.float16, torch.bfloat16) else out_dtype
     out_shape = (*batch_shape, rows) if is_aligned else (*batch_shape, rows, cols)
-    if rows * cols == 0:
+    if rows * cols * batch_shape.numel() == 0:
         return bboxes1.new_zeros(out_shape, dtype=out_dtype)
 
     bboxes1 = bboxes1.to(compute_dtype)
@@ -106,8 +106,14 @@ def _check_boxes(boxes: Tensor, name: str) -> Tensor:
 def _overlaps(boxes1: Tensor, boxes2: Tensor, mode: str, eps: float) -> Tensor:
     """Element-wise overlaps of two broadcastable (..., 4) box tensors."""
     area1 = (boxes1[..., 2] - boxes1[..., 0]) * (boxes1[..., 3] - boxes1[..., 1])
-    inter_w = (torch.minimum(boxes1[..., 2], boxes2[..., 2]) - torch.maximum(boxes1[..., 0], boxes2[..., 0])).clamp(min=0)
-    inter_h = (torch.minimum(boxes1[..., 3], boxes2[..., 3]) - torch.maximum(boxes1[..., 1], boxes2[..., 1])).clamp(min=0)
+    inter_w = (
+        torch.minimum(boxes1[..., 2], boxes2[..., 2])
+        - torch.maximum(boxes1[..., 0], boxes2[..., 0])
+    ).clamp(min=0)
+    inter_h = (
+        torch.minimum(boxes1[..., 3], boxes2[..., 3])
+        - torch.maximum(boxes1[..., 1], boxes2[..., 1])
+    ).clamp(min=0)
     intersection = inter_w * inter_h
     if mode == "iof":
         return intersection / area1.clamp(min=eps)
@@ -116,7 +122,13 @@ def _overlaps(boxes1: Tensor, boxes2: Tensor, mode: str, eps: float) -> Tensor:
     ious = intersection / union
     if mode == "iou":
         return ious
-    enclose_w = (torch.maximum(boxes1[..., 2], boxes2[..., 2]) - torch.minimum(boxes1[..., 0], boxes2[..., 0])).clamp(min=0)
-    enclose_h = (torch.maximum(boxes1[..., 3], boxes2[..., 3]) - torch.minimum(boxes1[..., 1], boxes2[..., 1])).clamp(min=0)
+    enclose_w = (
+        torch.maximum(boxes1[..., 2], boxes2[..., 2])
+        - torch.minimum(boxes1[..., 0], boxes2[..., 0])
+    ).clamp(min=0)
+    enclose_h = (
+        torch.maximum(boxes1[..., 3], boxes2[..., 3])
+        - torch.minimum(boxes1[..., 1], boxes2[..., 1])
+    ).clamp(min=0)
     enclose_area = (enclose_w * enclose_h).clamp(min=eps)
     return ious - (enclose_area - union) / enclose_area

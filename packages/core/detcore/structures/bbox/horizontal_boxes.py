@@ -120,9 +120,13 @@ class HorizontalBoxes(BaseBoxes):
 
     def project_(self, homography_matrix: Tensor | np.ndarray | Sequence) -> None:
         """Map the four corners of each box by the 3x3 homography and take their bounds."""
-        matrix = torch.as_tensor(homography_matrix, dtype=self.tensor.dtype, device=self.tensor.device)
+        matrix = torch.as_tensor(
+            homography_matrix, dtype=self.tensor.dtype, device=self.tensor.device
+        )
         if matrix.shape != (3, 3):
-            raise ValueError(f"homography_matrix must have shape (3, 3), but got {tuple(matrix.shape)}")
+            raise ValueError(
+                f"homography_matrix must have shape (3, 3), but got {tuple(matrix.shape)}"
+            )
         corners = self.hbox2corner(self.tensor)  # (..., 4, 2)
         homogeneous = torch.cat([corners, corners.new_ones(*corners.shape[:-1], 1)], dim=-1)
         projected = homogeneous @ matrix.T
@@ -149,11 +153,15 @@ class HorizontalBoxes(BaseBoxes):
         if len(scale_factor) != 2:
             raise ValueError(f"scale_factor must be (w_scale, h_scale), but got {scale_factor!r}")
         centers = self.centers
-        half_sizes = (self.tensor[..., 2:] - self.tensor[..., :2]) * self.tensor.new_tensor(scale_factor) / 2
+        half_sizes = (
+            (self.tensor[..., 2:] - self.tensor[..., :2]) * self.tensor.new_tensor(scale_factor) / 2
+        )
         self.tensor = torch.cat([centers - half_sizes, centers + half_sizes], dim=-1)
 
     # ------------------------------------------------------------------ queries
-    def is_inside(self, img_shape: Sequence[int], all_inside: bool = False, allowed_border: int = 0) -> Tensor:
+    def is_inside(
+        self, img_shape: Sequence[int], all_inside: bool = False, allowed_border: int = 0
+    ) -> Tensor:
         """(...,) BoolTensor.
 
         ``all_inside=False``: the box overlaps the image. ``all_inside=True``: the box lies
@@ -192,12 +200,18 @@ class HorizontalBoxes(BaseBoxes):
 
     @staticmethod
     def overlaps(
-        boxes1: BaseBoxes, boxes2: BaseBoxes, mode: str = "iou", is_aligned: bool = False, eps: float = 1e-6
+        boxes1: BaseBoxes,
+        boxes2: BaseBoxes,
+        mode: str = "iou",
+        is_aligned: bool = False,
+        eps: float = 1e-6,
     ) -> Tensor:
         """:func:`bbox_overlaps` of two box objects (converted to 'hbox' first)."""
         boxes1 = boxes1.convert_to("hbox")
         boxes2 = boxes2.convert_to("hbox")
-        return bbox_overlaps(boxes1.tensor, boxes2.tensor, mode=mode, is_aligned=is_aligned, eps=eps)
+        return bbox_overlaps(
+            boxes1.tensor, boxes2.tensor, mode=mode, is_aligned=is_aligned, eps=eps
+        )
 
     @staticmethod
     def from_instance_masks(masks: Any) -> HorizontalBoxes:

@@ -156,9 +156,7 @@ def bbox2roi(bbox_list: Sequence[Tensor | BaseBoxes]) -> Tensor:
     if len(bbox_list) == 0:
         raise ValueError("bbox2roi needs the boxes of at least one image, but got an empty list")
     boxes = [get_box_tensor(b) for b in bbox_list]
-    image_indices = torch.cat(
-        [b.new_full((b.size(0), 1), index) for index, b in enumerate(boxes)]
-    )
+    image_indices = torch.cat([b.new_full((b.size(0), 1), index) for index, b in enumerate(boxes)])
     return torch.cat([image_indices, torch.cat(boxes)], dim=1)
 
 
@@ -168,7 +166,9 @@ def roi2bbox(rois: Tensor) -> list[Tensor]:
     return [rois[rois[:, 0] == image_id.item(), 1:] for image_id in image_ids]
 
 
-def bbox2distance(points: Tensor, bbox: Tensor, max_dis: float | None = None, eps: float = 0.1) -> Tensor:
+def bbox2distance(
+    points: Tensor, bbox: Tensor, max_dis: float | None = None, eps: float = 0.1
+) -> Tensor:
     """(..., 4) distances (left, top, right, bottom) from (..., 2) points to (..., 4) xyxy boxes.
 
     With ``max_dis`` the distances are clamped to [0, max_dis - eps] (regression targets of
