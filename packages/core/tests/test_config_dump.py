@@ -89,6 +89,15 @@ def test_dump_and_reload_is_equal(tmp_path, suffix):
     assert Config.fromfile(edge).to_dict() == EDGE_VALUES
 
 
+def test_dump_without_a_path_returns_text_in_the_format_asked():
+    cfg = Config(dict(a=dict(b=[1, 2], c=(3, 4))))
+    assert cfg.dump() == cfg.pretty_text == "a = dict(b=[1, 2], c=(3, 4))\n"
+    assert cfg.dump(file_format="yaml") == "a:\n  b: [1, 2]\n  c: !!python/tuple [3, 4]\n"
+    assert json.loads(cfg.dump(file_format=".json")) == {"a": {"b": [1, 2], "c": [3, 4]}}
+    with pytest.raises(ConfigError, match="unknown config format 'toml'"):
+        cfg.dump(file_format="toml")
+
+
 def test_yaml_dump_is_plain_yaml_with_tagged_tuples(tmp_path):
     out = tmp_path / "cfg.yaml"
     Config(dict(a=dict(b=[1, 2], c=(3, 4)), d="x")).dump(out)

@@ -106,10 +106,12 @@ def test_base_references_in_json_and_yaml_are_whole_values(tmp_path):
                                "pipeline = [dict(type='A'), dict(type='B')]\n")
     yaml_child = write(tmp_path, "child.yaml", "_base_: base.py\nwidth: {{_base_.model.neck.out_channels}}\n"
                                                "second: {{ _base_.pipeline.1 }}\n")
-    json_child = write(tmp_path, "child.json", '{"_base_": "base.py", "neck": {{_base_.model.neck}}}')
+    json_child = write(tmp_path, "child.json", '{"_base_": "base.py", "neck": {{_base_.model.neck}},'
+                                               ' "first": "{{_base_.pipeline.0}}"}')
     cfg = Config.fromfile(yaml_child)
     assert cfg.width == 256 and cfg.second == {"type": "B"}
-    assert Config.fromfile(json_child).neck == {"out_channels": 256}
+    cfg = Config.fromfile(json_child)  # quoted, the file stays valid JSON
+    assert cfg.neck == {"out_channels": 256} and cfg.first == {"type": "A"}
 
 
 def test_base_reference_is_an_expression_in_python(tmp_path):

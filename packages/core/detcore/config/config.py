@@ -59,12 +59,9 @@ class Config:
         Relative ``_base_`` paths are taken from the working directory; errors call the
         text ``<string>``.
         """
-        suffix = "." + file_format.lower().lstrip(".")
-        if suffix not in FORMATS:
-            raise ConfigError(f"unknown config format '{file_format}'; "
-                              f"use one of {', '.join(FORMATS)}")
-        pseudo_path = Path.cwd() / f"<string>{suffix}"
-        return cls(load_text(text, pseudo_path, FORMATS[suffix]))
+        file_format = _named_format(file_format)
+        pseudo_path = Path.cwd() / f"<string>.{file_format}"
+        return cls(load_text(text, pseudo_path, file_format))
 
     @property
     def filename(self) -> str | None:
@@ -100,11 +97,12 @@ class Config:
             _check_not_reserved(key, self._filename)
         object.__setattr__(self, "_cfg_dict", wrap(merged, self._filename, ""))
 
-    def dump(self, path: str | Path | None = None) -> str | None:
+    def dump(self, path: str | Path | None = None, *, file_format: str = "py") -> str | None:
         """Write the config to ``path`` in the format its suffix names (.py, .json, .yaml,
-        .yml), creating folders as needed; without a path, return the Python text."""
+        .yml), creating folders as needed. Without a path, return the text instead, in
+        ``file_format`` (``'py'``, ``'json'`` or ``'yaml'``)."""
         if path is None:
-            return self.pretty_text
+            return render(self.to_dict(), _named_format(file_format), destination="the config")
         text = render(self.to_dict(), format_of(path), destination=str(path))
         path = Path(path)
         path.parent.mkdir(parents=True, exist_ok=True)
@@ -171,6 +169,15 @@ def _check_not_reserved(key: Any, filename: str | None) -> None:
         where = f"config {filename}" if filename else "the config"
         raise ConfigError(f"{where}: the top-level key '{key}' is reserved (it is an attribute "
                           f"of Config); rename it")
+
+
+def _named_format(file_format: str) -> str:
+    """``'.py'``, ``'py'``, ``'yml'``, ... -> ``'py'``, ``'json'`` or ``'yaml'``."""
+    suffix = "." + file_format.lower().lstrip(".")
+    if suffix not in FORMATS:
+        raise ConfigError(f"unknown config format '{file_format}'; "
+                          f"use one of {', '.join(FORMATS)}")
+    return FORMATS[suffix]
 
 
 def _nest_dotted_keys(options: Mapping[str, Any]) -> dict:

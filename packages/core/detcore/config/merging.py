@@ -15,6 +15,8 @@ from typing import Any
 
 from detcore.config.config_dict import DELETE_KEY, join_key
 
+_MISSING = object()
+
 
 class MergeConflict(Exception):
     """Two trees disagree at ``key`` (a dotted path); callers add which files or options."""
@@ -44,8 +46,6 @@ def strip_delete_keys(value: Any) -> Any:
         return type(value)(strip_delete_keys(v) for v in value)
     return value
 
-
-_MISSING = object()
 
 
 def _merge_value(old: Any, new: Any, allow_list_keys: bool, key: str) -> Any:

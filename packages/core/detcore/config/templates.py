@@ -6,8 +6,8 @@
   ``work_dir = './work_dirs/{{ fileBasenameNoExtension }}'``).
 * ``{{_base_.a.b}}``: a copy of the value ``a.b`` of the merged ``_base_`` files (digits
   index lists: ``{{_base_.train_pipeline.0}}``). In a Python config it is an expression
-  (``lr = {{_base_.lr}} * 2`` works); in JSON and YAML it must be a whole value
-  (``"model": {{_base_.model}}``).
+  (``lr = {{_base_.lr}} * 2`` works); in JSON and YAML it must be a whole value, quoted
+  or not (``"model": "{{_base_.model}}"``). Quoting does not make it a string.
 """
 
 from __future__ import annotations
@@ -21,7 +21,8 @@ from detcore.config.errors import ConfigError
 
 _FILE_VARIABLE = re.compile(
     r"\{\{\s*(fileDirname|fileBasename|fileBasenameNoExtension|fileExtname)\s*\}\}")
-_BASE_REFERENCE = re.compile(r"\{\{\s*_base_\.([\w.]+?)\s*\}\}")
+# Quotes around a whole reference are part of it, so JSON can stay valid JSON.
+_BASE_REFERENCE = re.compile(r"(?P<quote>[\"']?)\{\{\s*_base_\.(?P<key>[\w.]+?)\s*\}\}(?P=quote)")
 
 #: Python configs read ``{{_base_.x}}`` through this function, which the loader provides.
 BASE_VALUE_FUNCTION = "__detcore_base_value__"
@@ -47,7 +48,7 @@ def substitute_file_variables(text: str, path: Path) -> str:
 
 
 def find_base_references(text: str) -> list[BaseReference]:
-    return [BaseReference(m.group(1), text.count("\n", 0, m.start()) + 1)
+    return [BaseReference(m["key"], text.count("\n", 0, m.start()) + 1)
             for m in _BASE_REFERENCE.finditer(text)]
 
 
@@ -55,8 +56,8 @@ def replace_base_references(text: str, file_format: str) -> str:
     """Turn each ``{{_base_.key}}`` into something the format's parser accepts (on the
     same line, so parse errors keep their line numbers)."""
     if file_format == "py":
-        return _BASE_REFERENCE.sub(lambda m: f"{BASE_VALUE_FUNCTION}({m.group(1)!r})", text)
-    return _BASE_REFERENCE.sub(lambda m: f'"{_BASE_MARKER}{m.group(1)}"', text)
+        return _BASE_REFERENCE.sub(lambda m: f"{BASE_VALUE_FUNCTION}({m['key']!r})", text)
+    return _BASE_REFERENCE.sub(lambda m: f'"{_BASE_MARKER}{m["key"]}"', text)
 
 
 def check_base_references(references: list[BaseReference], bases: dict | None,
