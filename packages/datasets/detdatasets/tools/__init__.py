@@ -1,0 +1,1 @@
+"""Dataset tools behind ``detcore data``: synth, browse, convert (imported on use)."""
