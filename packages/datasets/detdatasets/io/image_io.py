@@ -84,7 +84,10 @@ def imwrite(img: np.ndarray, file_path: str | os.PathLike, params: list[int] | N
     path = Path(file_path)
     if auto_mkdir:
         path.parent.mkdir(parents=True, exist_ok=True)
-    ok, encoded = cv2.imencode(path.suffix or ".png", img, params or [])
+    try:
+        ok, encoded = cv2.imencode(path.suffix or ".png", img, params or [])
+    except cv2.error:
+        ok = False
     if not ok:
         raise ValueError(f"OpenCV cannot encode an image of shape {img.shape} and dtype "
                          f"{img.dtype} as '{path.suffix}' for {path}")
