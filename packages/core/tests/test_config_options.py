@@ -2,6 +2,8 @@
 documented examples (`workflow="[(train,1),(val,1)]"`, `mean="[127,127,127]"`), except that
 quoted text stays a string."""
 
+import argparse
+
 import pytest
 
 from detcore.config import ConfigError, parse_cfg_options
@@ -72,3 +74,19 @@ def test_bad_items_name_the_item(item, message):
     with pytest.raises(ConfigError) as info:
         parse_cfg_options([item])
     assert str(info.value).startswith(message)
+
+
+MMENGINE_ITEMS = ["a=1", "b=1.5", "c=true", "C=FALSE", "d=None", "e=abc", "f=[1,2,(3,4)]",
+                  "g=[(train,1),(val,1)]", "h=1,2,3", "i=(1)", "j=[]", "k=()", "l=1e-3",
+                  "m=data/coco/", "n=[[1,2],[3]]", "o=(a,[b,(c,)])", "p=-5", "q=a,",
+                  "model.data_preprocessor.mean=[127,127,127]"]
+
+
+@pytest.mark.peer
+def test_unquoted_values_parse_as_mmengine_dict_action_parses_them():
+    dict_action = pytest.importorskip("mmengine.config").DictAction
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--cfg-options", nargs="+", action=dict_action)
+    expected = parser.parse_args(["--cfg-options", *MMENGINE_ITEMS]).cfg_options
+    ours = parse_cfg_options(MMENGINE_ITEMS)
+    assert ours == expected and repr(ours) == repr(expected)
