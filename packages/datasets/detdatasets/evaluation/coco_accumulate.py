@@ -62,11 +62,10 @@ def accumulate(
     # pycocotools concatenates images in id order, each already in score order, then
     # sorts stably by score: ties go to the earlier image, then the earlier rank
     order = np.lexsort((det_rank, det_img, -det_score, det_cat))
-    true_pos, false_pos = true_pos[:, :, order], false_pos[:, :, order]
+    true_pos, false_pos = np.take(true_pos, order, axis=2), np.take(false_pos, order, axis=2)
     det_cat, det_rank, det_score = det_cat[order], det_rank[order], det_score[order]
     seg_start = np.searchsorted(det_cat, np.arange(num_cats), side="left")
     seg_end = np.searchsorted(det_cat, np.arange(num_cats), side="right")
-    row_offset = (np.arange(num_thrs) * num_dets)[:, None]  # (T, 1) position of a row's start
 
     for m, max_det in enumerate(max_dets):
         included = det_rank < max_det
@@ -75,13 +74,15 @@ def accumulate(
             has_pos = num_pos[:, a] > 0  # (K,)
             needed = _true_positives_needed(num_pos[:, a], rec_thrs)  # (K, R)
             tp_at = np.flatnonzero(true_pos[:, a] & included)  # flat (T, D) positions, row-major
-            fp_at = np.flatnonzero(false_pos[:, a] & included)
+            # false positives before each position of a row (an int8 view adds up much faster than bool)
+            fp_before = np.zeros((num_thrs, num_dets + 1), dtype=np.int32)
+            np.add.accumulate((false_pos[:, a] & included).view(np.int8), axis=1, dtype=np.int32, out=fp_before[:, 1:])
             row, pos = np.divmod(tp_at, num_dets)
             group = row * num_cats + det_cat[pos]  # (t, k) of each true positive, ascending
             count = np.bincount(group, minlength=num_thrs * num_cats).reshape(num_thrs, num_cats)
             group_first = (np.cumsum(count) - count.ravel()).reshape(num_thrs, num_cats)
             tp_cum = np.arange(1, len(tp_at) + 1) - group_first.ravel()[group]
-            fp_cum = np.searchsorted(fp_at, tp_at) - np.searchsorted(fp_at, (row_offset + seg_start)[row, det_cat[pos]])
+            fp_cum = fp_before[row, pos] - fp_before[row, seg_start[det_cat[pos]]]
             tp_precision = tp_cum / (fp_cum + tp_cum + np.spacing(1))
 
             recall[:, :, a, m] = np.where(has_pos, count / np.maximum(num_pos[:, a], 1), -1)

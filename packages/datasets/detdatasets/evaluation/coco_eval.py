@@ -226,7 +226,10 @@ def _select(
     index = np.flatnonzero(in_imgs & in_cats)
     img, cat = img[index], by_id[cat[index]]
     group = img * len(cat_ids) + cat if p.use_cats else img
-    order = np.lexsort((index, cat, sort_key[index], group))
+    # lexsort is stable and `index` ascends, so records stay as listed within equal keys;
+    # a group of one category needs no category key
+    keys = (sort_key[index], group) if p.use_cats else (cat, sort_key[index], group)
+    order = np.lexsort(keys)
     return index[order], img[order], (cat if p.use_cats else np.zeros_like(cat))[order], group[order]
 
 
