@@ -18,12 +18,12 @@ from detcore.config.sources import FORMATS, format_of, locate
 
 
 class Config:
-    """A config as MMEngine users know it.
+    """A config as MMEngine users know it::
 
-    >>> cfg = Config.fromfile('detyolo::yolov8/yolov8_n_coco.py')
-    >>> cfg.model.backbone.deepen_factor, cfg['train_dataloader']['batch_size']
-    >>> cfg.merge_from_dict({'param_scheduler.0.end': 500, 'model.bbox_head.num_classes': 3})
-    >>> cfg.dump('work_dirs/run/config.py')
+        cfg = Config.fromfile('detyolo::yolov8/yolov8_n_coco.py')
+        cfg.model.backbone.deepen_factor, cfg['train_dataloader']['batch_size']
+        cfg.merge_from_dict({'param_scheduler.0.end': 500, 'model.bbox_head.num_classes': 3})
+        cfg.dump('work_dirs/run/config.py')
 
     Keys are read as attributes or items at every depth (nested dicts are ``ConfigDict``\\ s);
     dict methods (``get``, ``items``, ``keys``, ``update``, ...) work on the top level. A
@@ -56,8 +56,8 @@ class Config:
     def fromstring(cls, text: str, file_format: str) -> Config:
         """Load config text in ``file_format`` (``'.py'``, ``'py'``, ``'.json'``, ``'yaml'``, ...).
 
-        Relative ``_base_`` paths are taken from the working directory; errors call the
-        text ``<string>``.
+        Relative ``_base_`` paths are taken from the working directory, and errors name
+        the text ``<working directory>/<string>.<format>``.
         """
         file_format = _named_format(file_format)
         pseudo_path = Path.cwd() / f"<string>.{file_format}"
