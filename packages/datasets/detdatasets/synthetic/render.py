@@ -233,11 +233,12 @@ def _paint(background: np.ndarray, objects: list[_Object], rng: np.random.Genera
     return np.clip(img, 0, 255).astype(np.uint8)
 
 
-def generate_image(cfg: ShapesConfig, seed: int, split: str, index: int
-                   ) -> tuple[np.ndarray, list[dict]]:
+def generate_image(cfg: ShapesConfig, seed: int, split: str, index: int,
+                   with_bitmaps: bool = False) -> tuple[np.ndarray, list[dict]]:
     """One (H, W, 3) BGR image and its instances: dicts with ``bbox`` (xyxy, x2 exclusive,
-    from the visible mask), ``bbox_label``, ``ignore_flag`` (0), ``mask`` (polygons) and
-    ``area`` (visible pixels)."""
+    from the visible mask), ``bbox_label``, ``ignore_flag`` (0), ``mask`` (polygons),
+    ``area`` (visible pixels) and, with ``with_bitmaps``, ``bitmap`` ((H, W) bool visible
+    mask, for inspection)."""
     rng = image_rng(seed, split, index)
     background = render_background(cfg.img_size, rng, cfg.num_clutter)
     objects, top = _visible_objects(cfg, _sample_objects(cfg, background, rng))
@@ -250,4 +251,6 @@ def generate_image(cfg: ShapesConfig, seed: int, split: str, index: int
             bbox=[int(cols[0]), int(rows[0]), int(cols[-1]) + 1, int(rows[-1]) + 1],
             bbox_label=obj.label, ignore_flag=0, mask=mask_to_polygons(visible),
             area=int(visible.sum())))
+        if with_bitmaps:
+            instances[-1]["bitmap"] = visible
     return img, instances
