@@ -256,6 +256,7 @@ def test_shear_and_rotate_hand_computed():
 def test_rescale_follows_mmcv_size_rule():
     masks = BitmapMasks.random(2, 20, 30, rng=0)
     assert masks.rescale(0.5).masks.shape == (2, 10, 15)
+    assert masks.rescale(0.75).masks.shape == (2, 15, 23)  # 22.5 rounds half up
     # (1333, 800): factor min(1333 / 30, 800 / 20) = 40.
     assert masks.rescale((1333, 800)).masks.shape == (2, 800, 1200)
     polygons = PolygonMasks([[square(3, 4, 9, 10)]], 20, 30).rescale(0.5)
@@ -491,6 +492,8 @@ def test_constructor_errors_name_the_argument():
         ValueError, match=r"masks must have shape \(N, 4, 5\) .* but got \(2, 4, 6\)"
     ):
         BitmapMasks(np.zeros((2, 4, 6)), 4, 5)
+    with pytest.raises(ValueError, match=r"shape \(N, 4, 5\) .* but got \(2, 0, 5\)"):
+        BitmapMasks(np.zeros((2, 0, 5)), 4, 5)
     with pytest.raises(ValueError, match=r"instance 0, polygon 1 has shape \(5,\)"):
         PolygonMasks([[square(0, 0, 1, 1), np.arange(5.0)]], 4, 4)
     with pytest.raises(TypeError, match="instance 1 must be a list of polygons, got ndarray"):

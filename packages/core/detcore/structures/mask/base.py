@@ -174,7 +174,7 @@ class BaseInstanceMasks(metaclass=ABCMeta):
 
 
 def instance_indices(index: Any, num_instances: int, owner: str) -> slice | np.ndarray:
-    """A slice, or a 1-D int64 array of non-negative positions, for an instance index.
+    """A slice, or a 1-D int64 array of positions (negative ones count from the end).
 
     Accepts int, slice, list, and bool or integer arrays/tensors; a bool index must
     have one entry per instance.
@@ -206,7 +206,7 @@ def instance_indices(index: Any, num_instances: int, owner: str) -> slice | np.n
         raise IndexError(
             f"{owner} index {array[outside][0]} is out of range for {num_instances} masks"
         )
-    return np.where(array < 0, array + num_instances, array)
+    return array
 
 
 def instance_positions(index: Any, num_instances: int, owner: str) -> np.ndarray:

@@ -31,7 +31,7 @@ def _as_mask_array(masks, height: int, width: int) -> np.ndarray:
         masks = np.stack([np.asarray(m) for m in masks])
     masks = np.asarray(masks)
     if masks.ndim != 3 or masks.shape[1:] != (height, width):
-        if masks.size == 0:
+        if masks.ndim >= 1 and len(masks) == 0:
             return np.zeros((0, height, width), dtype=np.uint8)
         raise ValueError(
             f"BitmapMasks: masks must have shape (N, {height}, {width}) for height={height}, "
@@ -143,10 +143,11 @@ class BitmapMasks(BaseInstanceMasks):
             ) from error
         if not boxes.is_floating_point():
             boxes = boxes.float()
-        masks = torch.from_numpy(self.masks[selection]).to(device=device, dtype=boxes.dtype)
-        rois = torch.cat(
-            [torch.arange(len(boxes), device=device, dtype=boxes.dtype)[:, None], boxes], 1
-        )
+        # Each used mask enters RoIAlign once; rois pick it by batch index.
+        used, batch_index = np.unique(selection, return_inverse=True)
+        masks = torch.from_numpy(self.masks[used]).to(device=device, dtype=boxes.dtype)
+        batch_index = torch.from_numpy(batch_index).to(device=device, dtype=boxes.dtype)
+        rois = torch.cat([batch_index[:, None], boxes], 1)
         sampled = roi_align(
             masks[:, None], rois, (out_h, out_w), spatial_scale=1.0, sampling_ratio=0, aligned=True
         ).squeeze(1)

@@ -177,7 +177,11 @@ class PolygonMasks(BaseInstanceMasks):
         return self._rebuilt(flat.with_points(flat.points + [left, top]), expanded_h, expanded_w)
 
     def _warped(self, matrix, out_shape) -> PolygonMasks:
-        """Vertices through the affine ``matrix``, clipped to the out_shape canvas."""
+        """Vertices through the affine ``matrix``, clipped to the out_shape canvas.
+
+        Both axes are clipped; MMDetection's translate clips only the moved one, which
+        differs only for polygons that already reached outside the image.
+        """
         out_h, out_w = image_ops.check_shape(out_shape)
         flat = FlatPolygons.of(self.masks)
         points = np.clip(apply_affine(flat.points, matrix), 0, [out_w, out_h])
