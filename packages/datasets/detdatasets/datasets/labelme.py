@@ -25,13 +25,22 @@ def _circle_polygon(center, rim) -> list[float]:
     return [v for a in angles for v in (cx + radius * math.cos(a), cy + radius * math.sin(a))]
 
 
+def _merge_into(instance: dict, part: dict) -> None:
+    """Add ``part`` (another shape of the same object) to ``instance``: box union, polygons."""
+    a, b = instance["bbox"], part["bbox"]
+    instance["bbox"] = [min(a[0], b[0]), min(a[1], b[1]), max(a[2], b[2]), max(a[3], b[3])]
+    if "mask" in part:
+        instance["mask"] = instance.get("mask", []) + part["mask"]
+
+
 class LabelmeDataset(BaseDetDataset):
     """``ann_file`` is a folder of labelme ``*.json`` files (``imagePath`` relative to
     each file, ``imageWidth``, ``imageHeight``, ``shapes``).
 
     ``rectangle`` shapes give boxes; ``polygon`` and ``circle`` shapes give a box and a
-    polygon mask. Other shape types (points, lines) carry no box and are dropped with a
-    warning. ``classes`` default to the sorted set of labels found.
+    polygon mask. Shapes of one label that share a ``group_id`` are the parts of one
+    object (labelme's convention). Other shape types (points, lines) carry no box and
+    are dropped with a warning. ``classes`` default to the sorted set of labels found.
     """
 
     SHAPE_TYPES = ("rectangle", "polygon", "circle")
@@ -72,12 +81,18 @@ class LabelmeDataset(BaseDetDataset):
         width, height = record.get("imageWidth"), record.get("imageHeight")
         if width is None or height is None:
             width, height = image_size(img_path)
-        instances = []
+        instances, groups = [], {}
         for i, shape in enumerate(record.get("shapes", [])):
             instance = self._parse_shape(shape, f"{path} shapes[{i}]", width, height, bad)
             if instance is False:
                 return None
-            if instance is not None:
+            if instance is None:
+                continue
+            key = (shape.get("group_id"), instance["bbox_label"])
+            if key[0] is not None and key in groups:
+                _merge_into(groups[key], instance)
+            else:
+                groups[key] = instance
                 instances.append(instance)
         return dict(img_id=osp.splitext(osp.basename(path))[0], img_path=img_path,
                     height=height, width=width, instances=instances)

@@ -21,11 +21,10 @@ def mask_to_polygons(mask: np.ndarray, tolerance: float = SIMPLIFY_TOLERANCE) ->
 
     One polygon per connected part; holes are cut in through a zero-width "keyhole"
     seam, because COCO polygons of one object are united and cannot express holes.
-    Contours are traced on a 2x upsampled mask, so that they follow pixel corners.
+    Vertices lie on pixel corners, so the polygons' extent is the mask's box.
     """
-    up = cv2.resize(np.ascontiguousarray(mask, dtype=np.uint8), None, fx=2, fy=2,
-                    interpolation=cv2.INTER_NEAREST)
-    contours, hierarchy = cv2.findContours(up, cv2.RETR_CCOMP, cv2.CHAIN_APPROX_SIMPLE)
+    contours, hierarchy = cv2.findContours(_corner_grid(mask), cv2.RETR_CCOMP,
+                                           cv2.CHAIN_APPROX_SIMPLE)
     if not contours:
         return []
     hierarchy = hierarchy[0]
@@ -44,11 +43,24 @@ def mask_to_polygons(mask: np.ndarray, tolerance: float = SIMPLIFY_TOLERANCE) ->
     return polygons
 
 
+def _corner_grid(mask: np.ndarray) -> np.ndarray:
+    """The mask on a grid of half pixels, grown by one half pixel to the right and down.
+
+    Pixel c then covers grid cells 2c..2c+2, so the contour that OpenCV traces through
+    the centres of the boundary cells runs through grid points 2c and 2c + 2: halved,
+    the left and right pixel corners c and c + 1 (and likewise for rows and holes).
+    """
+    grid = cv2.resize(np.ascontiguousarray(mask, dtype=np.uint8), None, fx=2, fy=2,
+                      interpolation=cv2.INTER_NEAREST)
+    grid = np.pad(grid, ((0, 1), (0, 1)))
+    return cv2.dilate(grid, np.ones((2, 2), np.uint8), anchor=(1, 1))
+
+
 def _to_corner_coords(contour: np.ndarray, tolerance: float) -> np.ndarray:
-    """A contour of the 2x mask as (K, 2) float points in original pixel-corner units."""
+    """A contour of the half-pixel grid as (K, 2) float points in pixel-corner units."""
     if tolerance > 0:
         contour = cv2.approxPolyDP(contour, tolerance * 2, closed=True)
-    return (contour.reshape(-1, 2).astype(np.float64) + 0.5) / 2
+    return contour.reshape(-1, 2).astype(np.float64) / 2
 
 
 def _splice(outer: np.ndarray, inner: np.ndarray) -> np.ndarray:
