@@ -32,7 +32,7 @@ def build_config():
             raise
         warnings.warn("detops: torch is not importable at build time (pip's build isolation?); "
                       "installing the pure-PyTorch fallbacks only. Reinstall with "
-                      "`pip install --no-build-isolation` to compile the kernels.")
+                      "`pip install --no-build-isolation` to compile the kernels.", stacklevel=2)
         return [], {}
 
     switch = os.environ.get("DETOPS_WITH_CUDA")
@@ -43,13 +43,16 @@ def build_config():
 
     sources = sorted(glob.glob("csrc/*.cpp"))
     macros = []
-    extra = {"cxx": ["-O3", "-std=c++20"]}
+    # at::parallel_for is OpenMP-based in torch's CPU builds: without -fopenmp it runs serially.
+    # -g0 drops the debug info that Python's CFLAGS ask for: it slows the build and bloats _C.
+    extra = {"cxx": ["-O3", "-g0", "-std=c++20", "-fopenmp"]}
     if with_cuda:
         sources += sorted(glob.glob("csrc/cuda/*.cu"))
         macros.append(("DETOPS_WITH_CUDA", "1"))
         extra["nvcc"] = ["-O3", "-std=c++20", "--expt-relaxed-constexpr"]
     make = CUDAExtension if with_cuda else CppExtension
-    ext = make("detops._C", sources, define_macros=macros, extra_compile_args=extra)
+    ext = make("detops._C", sources, define_macros=macros, extra_compile_args=extra,
+               extra_link_args=["-fopenmp"])
 
     class BuildOrFallBack(BuildExtension):
         """A failed compile leaves the pure-PyTorch fallbacks in place instead of failing."""
@@ -61,7 +64,7 @@ def build_config():
                 if _require_compiled():
                     raise
                 warnings.warn(f"detops: compiling the kernels failed ({err}); installing the "
-                              "pure-PyTorch fallbacks only.")
+                              "pure-PyTorch fallbacks only.", stacklevel=2)
 
     return [ext], {"build_ext": BuildOrFallBack}
 

@@ -1,4 +1,48 @@
 """detops: detection operators with compiled C++/CUDA kernels and pure-PyTorch fallbacks.
 
-Signatures follow torchvision.ops where torchvision has the op.
+Signatures follow torchvision.ops where torchvision has the op, MMCV/MMDetection otherwise.
+``detops.info()`` says which implementation serves each op on each device.
+
+Names are imported on first use, so that importing ``detops`` (or its detcore plugin
+module) does not load torch and the kernels. Module names differ from the function names
+they hold (``detops.nms`` is the function, found in ``detops.suppression``).
 """
+
+from __future__ import annotations
+
+import importlib
+
+__version__ = "0.1.0"
+
+# public name -> module that defines it
+_EXPORTS = {
+    "nms": "detops.suppression",
+    "batched_nms": "detops.suppression",
+    "soft_nms": "detops.suppression",
+    "nms_match": "detops.suppression",
+    "multiclass_nms": "detops.postprocess",
+    "fast_nms": "detops.postprocess",
+    "matrix_nms": "detops.postprocess",
+    "mask_matrix_nms": "detops.postprocess",
+    "box_iou": "detops.bbox",
+    "bbox_overlaps": "detops.bbox",
+    "box_iou_rotated": "detops.rotated",
+    "nms_rotated": "detops.rotated",
+    "sigmoid_focal_loss": "detops.focal_loss",
+    "info": "detops._info",
+}
+
+__all__ = sorted(_EXPORTS)
+
+
+def __getattr__(name: str):
+    module = _EXPORTS.get(name)
+    if module is None:
+        raise AttributeError(f"module 'detops' has no attribute {name!r}")
+    value = getattr(importlib.import_module(module), name)
+    globals()[name] = value
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted(set(globals()) | set(__all__))

@@ -26,15 +26,27 @@ except ImportError as err:
                   "`pip install --no-build-isolation` where a C++ compiler is present.",
                   RuntimeWarning, stacklevel=2)
 
+# torch.device.type -> the dispatch key a kernel registers under (TORCH_LIBRARY_IMPL).
+_DISPATCH_KEYS = {"cpu": "CPU", "cuda": "CUDA"}
 
-def has_kernel(name: str) -> bool:
-    """True when a compiled kernel called ``name`` is registered under torch.ops.detops."""
+
+def has_op(name: str) -> bool:
+    """True when the compiled extension defines the operator ``detops::name``."""
     return COMPILED and hasattr(torch.ops.detops, name)
 
 
-def use_kernel(name: str, *tensors: torch.Tensor) -> bool:
-    """Whether to run the compiled kernel for these inputs: it exists and, for CUDA tensors,
-    was built with CUDA support."""
-    if not has_kernel(name):
+def has_kernel(name: str, device_type: str = "cpu") -> bool:
+    """True when a compiled kernel ``detops::name`` is registered for ``device_type``."""
+    if not has_op(name):
         return False
-    return all(t.device.type == "cpu" for t in tensors) or WITH_CUDA
+    key = _DISPATCH_KEYS.get(device_type)
+    return key is not None and torch._C._dispatch_has_kernel_for_dispatch_key(f"detops::{name}",
+                                                                             key)
+
+
+def use_kernel(name: str, *tensors: torch.Tensor) -> bool:
+    """Whether to run the compiled kernel ``name`` on these tensors: it is registered for
+    their device. Tensors on different devices get the fallback, whose torch ops then raise
+    the usual device error."""
+    devices = {t.device.type for t in tensors}
+    return len(devices) == 1 and has_kernel(name, devices.pop())
