@@ -170,6 +170,7 @@ def impad(img: np.ndarray, *, shape: tuple[int, int] | None = None,
 
     ``padding`` is an int (all sides), (left/right, top/bottom) or (left, top, right,
     bottom). ``padding_mode``: constant, edge, reflect (no edge repeat) or symmetric.
+    A scalar ``pad_val`` fills every channel (mmcv's fills only the first).
     """
     if (shape is None) == (padding is None):
         raise ValueError("give exactly one of shape and padding")

@@ -68,8 +68,7 @@ def adjust_color(img: np.ndarray, alpha: float = 1.0, beta: float | None = None,
     """alpha * img + beta * gray(img) + gamma; beta defaults to 1 - alpha, which is
     Pillow's ImageEnhance.Color (saturation) with factor alpha."""
     beta = 1 - alpha if beta is None else beta
-    gray = gray2bgr(bgr2gray(img))
-    colored = cv2.addWeighted(img.astype(np.float32), alpha, gray.astype(np.float32), beta, gamma)
+    colored = cv2.addWeighted(img, alpha, gray2bgr(bgr2gray(img)), beta, gamma)  # rounds uint8
     return np.clip(colored, 0, 255).astype(img.dtype)
 
 
