@@ -147,6 +147,19 @@ def test_proposal_recall_is_class_agnostic_cocoeval(ann_file):
     assert metrics == {f"coco/{k}": round(stats[i], 3) for k, i in expected.items()}
 
 
+def test_proposal_fast_is_mmdetection_greedy_recall(ann_file):
+    # usable gts (crowd left out, category 'c' counted): image 1: g1 [2,2,12,10], g2 [20,5,36,25];
+    # image 2: g4 [5,5,30,28], g5 [1,1,6,6]; image 3: g6 (no proposals). IoUs with the proposals:
+    # g2-p3 = 1 (exact), g1-p0 = 70/80 = .875, g2-p1 = 266/320 = .83125, g4-p0 = 506/575 = .88,
+    # g5-p1 = 25/36 = .694. Recall over the 10 thresholds .50:.05:.95, 5 gts:
+    # N=1 (p0 of each image): IoUs .875, .88 -> 2/5 up to .85, 0 above      -> AR = .4 * 8/10 = .32
+    # N=2: .875, .83125, .88, .694 -> .8 (x4), .6 (.70-.80, x3), .4 (.85) -> AR = (3.2+1.8+.4)/10 = .54
+    # N=1000: g2 takes p3 (1.0): .8 (x4), .6 (x4: .70-.85), .2 (x2: .9, .95) -> AR = .6
+    metric = CocoMetric(ann_file, metric="proposal_fast", proposal_nums=(1, 2, 1000))
+    metrics = run_metric(metric, data_samples(False, with_masks=False))
+    assert metrics == {"coco/AR@1": pytest.approx(0.32), "coco/AR@2": pytest.approx(0.54), "coco/AR@1000": pytest.approx(0.6)}
+
+
 def test_classwise_reports_each_category(ann_file, caplog):
     with caplog.at_level(logging.INFO, logger="detdatasets.evaluation.coco_metric"):
         metrics = run_metric(CocoMetric(ann_file, classwise=True, metric_items=["mAP", "mAP_50"]), data_samples(False))
@@ -205,8 +218,8 @@ def test_without_ann_file_ground_truth_comes_from_instances():
 
 
 def test_errors_say_what_is_wrong(ann_file):
-    with pytest.raises(ValueError, match="metric must be one of .* got 'proposal_fast' \\(use 'proposal'"):
-        CocoMetric(ann_file, metric="proposal_fast")
+    with pytest.raises(ValueError, match="metric must be one of .* got 'keypoints'"):
+        CocoMetric(ann_file, metric="keypoints")
     with pytest.raises(ValueError, match="format_only=True needs an outfile_prefix"):
         CocoMetric(ann_file, format_only=True)
     with pytest.raises(ValueError, match="metric item 'AP' is not one of"):

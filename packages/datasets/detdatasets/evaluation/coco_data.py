@@ -36,6 +36,7 @@ class CocoGroundTruth:
     boxes: np.ndarray  # (G, 4) xywh float64; NaN where an annotation has no bbox
     areas: np.ndarray  # (G,) float64
     iscrowd: np.ndarray  # (G,) int64
+    ignore: np.ndarray  # (G,) bool `ignore` field; COCOeval overrides it, proposal_fast reads it
     segmentations: list  # raw `segmentation` fields (None where absent)
 
 
@@ -87,6 +88,7 @@ def load_ground_truth(gt: dict | str | os.PathLike) -> CocoGroundTruth:
         areas=_float_column(annotations, "area", source, "annotations"),
         # pycocotools reads `iscrowd` (a missing one counts as 0) and overwrites `ignore` with it
         iscrowd=np.fromiter((int(a.get("iscrowd", 0)) for a in annotations), np.int64, len(annotations)),
+        ignore=np.fromiter((bool(a.get("ignore", False)) for a in annotations), bool, len(annotations)),
         segmentations=[a.get("segmentation") for a in annotations],
     )
 

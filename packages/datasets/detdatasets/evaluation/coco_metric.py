@@ -21,11 +21,12 @@ import numpy as np
 from .base_metric import BaseMetric, sample_field, to_numpy
 from .coco_data import CocoGroundTruth, load_ground_truth
 from .coco_eval import CocoEvalParams, CocoEvalResult, evaluate_coco
+from .proposal_recall import proposal_recalls
 from .tables import ascii_table
 
 logger = logging.getLogger(__name__)
 
-METRICS = ("bbox", "segm", "proposal")
+METRICS = ("bbox", "segm", "proposal", "proposal_fast")
 STAT_INDEX = {
     "mAP": 0, "mAP_50": 1, "mAP_75": 2, "mAP_s": 3, "mAP_m": 4, "mAP_l": 5,
     "AR@100": 6, "AR@300": 7, "AR@1000": 8, "AR_s@1000": 9, "AR_m@1000": 10, "AR_l@1000": 11,
@@ -41,9 +42,11 @@ class CocoMetric(BaseMetric):
         ann_file: COCO annotation file. Without it, ground truth comes from each data
             sample's ``instances`` (the dataset's raw annotations: ``bbox`` xyxy,
             ``bbox_label``, ``ignore_flag``, optional ``mask``), as in MMDetection.
-        metric: 'bbox', 'segm', 'proposal' or a list of them.
+        metric: 'bbox', 'segm', 'proposal' (COCOeval's AR without categories),
+            'proposal_fast' (MMDetection's greedy recall, ``AR@N`` unrounded) or a list.
         classwise: also report and log the AP of every category.
-        proposal_nums: COCOeval's maxDets (for every metric, as MMDetection sets it).
+        proposal_nums: COCOeval's maxDets (for every metric, as MMDetection sets it) and
+            the N of 'proposal_fast'.
         iou_thrs: IoU thresholds; None for 0.50:0.05:0.95.
         metric_items: which numbers to report, e.g. ['mAP', 'mAP_50'] or ['AR@100'].
         format_only: only write the result files (needs ``outfile_prefix``).
@@ -77,8 +80,7 @@ class CocoMetric(BaseMetric):
         self.metrics = [metric] if isinstance(metric, str) else list(metric)
         for name in self.metrics:
             if name not in METRICS:
-                hint = " (use 'proposal': AR from COCOeval without categories)" if name == "proposal_fast" else ""
-                raise ValueError(f"CocoMetric: metric must be one of {METRICS}, got {name!r}{hint}")
+                raise ValueError(f"CocoMetric: metric must be one of {METRICS}, got {name!r}")
         for item in metric_items or ():
             if item not in STAT_INDEX:
                 raise ValueError(f"CocoMetric: metric item {item!r} is not one of {list(STAT_INDEX)}")
@@ -128,6 +130,9 @@ class CocoMetric(BaseMetric):
 
         metrics: dict[str, float] = {}
         for metric in self.metrics:
+            if metric == "proposal_fast":
+                metrics.update(self._fast_recall(ground_truth, preds))
+                continue
             iou_type = "bbox" if metric == "proposal" else metric
             if iou_type not in result_files:
                 raise ValueError("CocoMetric: metric 'segm' needs predicted masks (pred_instances.masks)")
@@ -170,6 +175,22 @@ class CocoMetric(BaseMetric):
         rows += [[name, *(f"{round(float(c[k]), 3)}" for c in columns)] for k, name in enumerate(evaluation.cat_names)]
         logger.info("\n%s", ascii_table(rows))
         return {f"{name}_precision": round(float(columns[0][k]), 3) for k, name in enumerate(evaluation.cat_names)}
+
+    def _fast_recall(self, ground_truth: CocoGroundTruth, preds: Sequence[dict]) -> dict[str, float]:
+        """AR@N (mean recall over ``iou_thrs``) of each image's first N boxes, crowd and
+        ignored gts left out, every category counted (MMDetection's fast_eval_recall)."""
+        proposals_of = {pred["img_id"]: pred["bboxes"] for pred in preds}
+        usable = np.flatnonzero(~ground_truth.ignore & (ground_truth.iscrowd == 0))
+        by_image = usable[np.argsort(ground_truth.image_ids[usable], kind="stable")]  # file order within an image
+        xyxy = ground_truth.boxes[by_image]
+        xyxy[:, 2:] += xyxy[:, :2]
+        sorted_ids = ground_truth.image_ids[by_image]
+        bounds = zip(np.searchsorted(sorted_ids, ground_truth.img_ids, "left"), np.searchsorted(sorted_ids, ground_truth.img_ids, "right"))
+        gt_boxes = [xyxy[lo:hi] for lo, hi in bounds]
+        proposals = [proposals_of.get(img, np.zeros((0, 4))) for img in ground_truth.img_ids.tolist()]
+        average_recall = proposal_recalls(gt_boxes, proposals, self.proposal_nums, self.iou_thrs).mean(axis=1)
+        logger.info("".join(f"\nAR@{num}\t{ar:.4f}" for num, ar in zip(self.proposal_nums, average_recall)))
+        return {f"AR@{num}": float(ar) for num, ar in zip(self.proposal_nums, average_recall)}
 
     def _category_ids(self, ground_truth: CocoGroundTruth) -> list[int]:
         """Category id of each label index: the dataset's classes, in annotation-file order."""

@@ -67,3 +67,23 @@ def coco_box_iou(det_xywh: np.ndarray, gt_xywh: np.ndarray, gt_crowd: np.ndarray
     union = np.where(gt_crowd, det_area, det_area + gw * gh - inter)
     overlapping = (w > 0) & (h > 0)
     return np.divide(inter, union, out=np.zeros_like(inter), where=overlapping)
+
+
+def mmdet_box_iou(a: np.ndarray, b: np.ndarray, extra: float = 0.0) -> np.ndarray:
+    """IoU of aligned xyxy pairs as MMDetection's NumPy ``bbox_overlaps`` computes it.
+
+    Float32 arithmetic; ``extra`` = 1 adds the VOC devkit's +1 to widths and heights.
+
+    Args:
+        a, b: (P, 4) xyxy boxes.
+
+    Returns:
+        (P,) float32 IoU.
+    """
+    a, b, extra = a.astype(np.float32), b.astype(np.float32), np.float32(extra)
+    area_a = (a[:, 2] - a[:, 0] + extra) * (a[:, 3] - a[:, 1] + extra)
+    area_b = (b[:, 2] - b[:, 0] + extra) * (b[:, 3] - b[:, 1] + extra)
+    w = np.maximum(np.minimum(a[:, 2], b[:, 2]) - np.maximum(a[:, 0], b[:, 0]) + extra, 0)
+    h = np.maximum(np.minimum(a[:, 3], b[:, 3]) - np.maximum(a[:, 1], b[:, 1]) + extra, 0)
+    overlap = w * h
+    return overlap / np.maximum(area_a + area_b - overlap, np.float32(1e-6))

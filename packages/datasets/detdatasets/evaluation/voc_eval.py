@@ -21,7 +21,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from .pairs import group_pairs
+from .pairs import group_pairs, mmdet_box_iou
 
 EVAL_MODES = ("area", "11points")
 
@@ -210,7 +210,7 @@ def _true_false_positives(
     pairs = list(group_pairs(dets["group"], gts["group"]))
     if pairs:
         pair_det, pair_gt = (np.concatenate(c) for c in zip(*pairs))
-        iou = _legacy_iou(dets["bboxes"][pair_det], gts["bboxes"][pair_gt], extra)
+        iou = mmdet_box_iou(dets["bboxes"][pair_det], gts["bboxes"][pair_gt], extra)
         starts = np.flatnonzero(np.r_[True, pair_det[1:] != pair_det[:-1]])
         seg_max = np.maximum.reduceat(iou, starts)
         per_pair_max = np.repeat(seg_max, np.diff(np.r_[starts, len(iou)]))
@@ -234,14 +234,3 @@ def _true_false_positives(
     # below the threshold (or no gt of the class in the image): a miss, if the box is in range
     false_pos = (claimable & ~true_pos) | (~over & det_in_range)
     return true_pos, false_pos
-
-
-def _legacy_iou(a: np.ndarray, b: np.ndarray, extra: float) -> np.ndarray:
-    """IoU of aligned xyxy pairs in float32, +``extra`` to widths and heights (MMDetection)."""
-    extra = np.float32(extra)
-    area_a = (a[:, 2] - a[:, 0] + extra) * (a[:, 3] - a[:, 1] + extra)
-    area_b = (b[:, 2] - b[:, 0] + extra) * (b[:, 3] - b[:, 1] + extra)
-    w = np.maximum(np.minimum(a[:, 2], b[:, 2]) - np.maximum(a[:, 0], b[:, 0]) + extra, 0)
-    h = np.maximum(np.minimum(a[:, 3], b[:, 3]) - np.maximum(a[:, 1], b[:, 1]) + extra, 0)
-    overlap = w * h
-    return overlap / np.maximum(area_a + area_b - overlap, np.float32(1e-6))
