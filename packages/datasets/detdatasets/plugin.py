@@ -31,12 +31,18 @@ TRANSFORMS = {
     "Compose": "detdatasets.transforms.compose",
 }
 
+METRICS = {
+    "CocoMetric": "detdatasets.evaluation.coco_metric",
+    "VOCMetric": "detdatasets.evaluation.voc_metric",
+}
+
 
 @hookimpl
 def detcore_register_components(registries):
     registries.DATASETS.register_lazy(DATASETS)
     registries.DATA_SAMPLERS.register_lazy(DATA_SAMPLERS)
     registries.TRANSFORMS.register_lazy(TRANSFORMS)
+    registries.METRICS.register_lazy(METRICS)
 
 
 @hookimpl
