@@ -194,16 +194,21 @@ class LoadAnnotations(BaseTransform):
         else:
             raise KeyError(f"{type(self).__name__}(with_mask=True) needs results['ori_shape'] "
                            f"(load the image first) or the record's height and width")
-        masks = [self._usable_mask(instance) for instance in instances]
+        masks = [self._usable_mask(instance, f"{results.get('img_path')} instance {i}")
+                 for i, instance in enumerate(instances)]
         if not self.poly2mask:
             return PolygonMasks(masks, height, width)
         bitmaps = [_decode_mask(mask, height, width) for mask in masks]
         return BitmapMasks(bitmaps, height, width)
 
-    def _usable_mask(self, instance: dict):
+    def _usable_mask(self, instance: dict, where: str):
         """The instance's mask annotation, or a degenerate polygon (and ignore_flag=1)."""
         mask = instance.get("mask")
         if isinstance(mask, list):
+            if not all(isinstance(p, (list, tuple, np.ndarray)) for p in mask):
+                raise ValueError(f"{type(self).__name__}: {where}: 'mask' must be a list of "
+                                 f"polygons [[x0, y0, x1, y1, ...], ...] or an RLE dict, got "
+                                 f"{mask!r:.80}")
             polygons = [np.asarray(p, dtype=np.float64) for p in mask
                         if len(p) % 2 == 0 and len(p) >= 6]
             if polygons:
