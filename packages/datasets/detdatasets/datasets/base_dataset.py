@@ -19,8 +19,6 @@ from typing import Any
 
 import numpy as np
 
-from detdatasets.transforms.compose import Compose
-
 
 class BaseDataset:
     """MMEngine-compatible base of every dataset here.
@@ -63,6 +61,10 @@ class BaseDataset:
         self.data_address: np.ndarray | None = None
         self._metainfo = self._load_metainfo(copy.deepcopy(metainfo))
         self._join_prefix()
+        # imported here: the transforms package loads torch, which reading annotations
+        # (the data tools, the synthetic generator) does not need
+        from detdatasets.transforms.compose import Compose
+
         self.pipeline = Compose(pipeline)
         if not lazy_init:
             self.full_init()
