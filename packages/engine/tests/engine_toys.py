@@ -156,3 +156,102 @@ def runner_cfg(work_dir, max_epochs=4, **overrides):
     }
     cfg.update(overrides)
     return cfg
+
+
+def distributed_cfg(work_dir, per_rank_batch, launcher="none"):
+    """The toy run of the distributed test: no BatchNorm or dropout (their per-rank
+    statistics and random masks differ by design), DDP over gloo on the CPU."""
+    cfg = runner_cfg(work_dir, max_epochs=3, launcher=launcher,
+                     model={"type": "EngineToyRegressor", "with_bn": False, "dropout": 0.0},
+                     env_cfg={"dist_cfg": {"backend": "gloo"}},
+                     default_hooks={"checkpoint": None, "visualization": None})
+    cfg["train_dataloader"]["batch_size"] = per_rank_batch
+    cfg["test_dataloader"]["dataset"]["length"] = 9  # odd: the sampler pads, results are trimmed
+    return cfg
+
+
+# ---------------------------------------------------------------------- detection toys
+class EngineToyLoad:
+    """Test pipeline step: the image (from img_path or img) as a CHW uint8 tensor plus a sample."""
+
+    def __call__(self, results):
+        import cv2
+
+        from detcore.structures import DetDataSample
+
+        image = results.get("img")
+        if image is None:
+            image = cv2.imread(results["img_path"], cv2.IMREAD_COLOR)
+        meta = {"img_path": results.get("img_path"), "img_id": results.get("img_id"),
+                "ori_shape": image.shape[:2]}
+        return {"inputs": torch.from_numpy(image).permute(2, 0, 1).contiguous(),
+                "data_samples": DetDataSample(metainfo=meta)}
+
+
+class EngineToyDetector(nn.Module):
+    """'Detects' the whole image (label 1, score 0.9) and a tiny box (label 0, score 0.1)."""
+
+    def __init__(self):
+        super().__init__()
+        self.scale = nn.Parameter(torch.ones(1))
+
+    def forward(self, inputs, data_samples=None, mode="predict"):
+        from detcore.structures import InstanceData
+
+        results = []
+        for image, sample in zip(inputs, data_samples):
+            h, w = image.shape[-2:]
+            sample.pred_instances = InstanceData(
+                bboxes=torch.tensor([[1.0, 1.0, w - 2.0, h - 2.0], [0.0, 0.0, 2.0, 2.0]]) * self.scale,
+                scores=torch.tensor([0.9, 0.1]), labels=torch.tensor([1, 0]))
+            results.append(sample)
+        return results
+
+
+def register_detection_toys() -> None:
+    from detcore.registry import TRANSFORMS
+
+    MODELS.register_module(module=EngineToyDetector, force=True)
+    TRANSFORMS.register_module(module=EngineToyLoad, force=True)
+
+
+def detection_cfg():
+    return {"model": {"type": "EngineToyDetector"},
+            "test_dataloader": {"dataset": {"pipeline": [{"type": "EngineToyLoad"}],
+                                            "metainfo": {"classes": ["cat", "dog"],
+                                                         "palette": [(255, 0, 0), (0, 255, 0)]}}}}
+
+
+class EngineToyPipelineDataset(EngineToyDataset):
+    """EngineToyDataset whose samples pass through a switchable ``pipeline``."""
+
+    def __init__(self, length: int = 24, seed: int = 0):
+        super().__init__(length, seed)
+        self.pipeline = lambda sample: sample
+
+    def __getitem__(self, index):
+        return self.pipeline(super().__getitem__(index))
+
+
+class EngineToyZeroInputs:
+    """A 'transform' that zeroes the inputs, to see when a pipeline switch takes effect."""
+
+    def __call__(self, sample):
+        return {**sample, "inputs": torch.zeros_like(sample["inputs"])}
+
+
+class EngineToyImageDataset(Dataset):
+    """The image files of a folder, loaded like the toy test pipeline does."""
+
+    metainfo = {"classes": ("cat", "dog")}
+
+    def __init__(self, folder: str):
+        from pathlib import Path
+
+        self.paths = sorted(str(p) for p in Path(folder).glob("*.png"))
+
+    def __len__(self):
+        return len(self.paths)
+
+    def __getitem__(self, index):
+        return EngineToyLoad()({"img_path": self.paths[index], "img_id": index})
