@@ -106,13 +106,8 @@ def run_config_command(args) -> int:
     if args.out:
         cfg.dump(args.out)
         print(f"wrote {args.out}")
-    elif args.format == "py":
-        print(cfg.pretty_text)
-    elif args.format == "json":
-        print(json.dumps(cfg.to_dict(), indent=2, default=repr))
     else:
-        import yaml
-        print(yaml.safe_dump(json.loads(json.dumps(cfg.to_dict(), default=repr)), sort_keys=False))
+        print(cfg.dump(file_format=args.format))
     return 0
 
 
