@@ -38,12 +38,13 @@ def crop_results(results: dict, window: Sequence[int], keep: np.ndarray | None) 
 class RandomCrop(BaseTransform):
     """Crop a random window; boxes are shifted, clipped, and those left outside dropped.
 
-    ``crop_size`` by ``crop_type`` (sizes are capped at the image size):
+    ``crop_size`` by ``crop_type`` (sizes are capped at the image size; the orders are
+    MMDetection's):
 
-    * 'absolute': (h, w) pixels.
+    * 'absolute': (w, h) pixels.
     * 'absolute_range': h and w each drawn from [crop_size[0], crop_size[1]] pixels.
-    * 'relative': (h_ratio, w_ratio) of the image, in (0, 1].
-    * 'relative_range': ratios drawn from [crop_size[i], 1].
+    * 'relative': (w_ratio, h_ratio) of the image, in (0, 1].
+    * 'relative_range': (h_min, w_min) ratios, each drawn from [min, 1].
 
     Required Keys: img, gt_bboxes (optional), gt_bboxes_labels (optional), gt_ignore_flags
     (optional), gt_masks (optional), gt_seg_map (optional)
