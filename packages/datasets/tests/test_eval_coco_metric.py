@@ -169,7 +169,7 @@ def test_classwise_reports_each_category(ann_file, caplog):
     for k, name in enumerate(["a", "b"]):
         p = precision[:, :, k, 0, -1]
         assert metrics[f"coco/{name}_precision"] == round(float(np.mean(p[p > -1])), 3)
-    assert set(metrics) == {"coco/b_precision", "coco/a_precision", "coco/bbox_mAP", "coco/bbox_mAP_50", "coco/bbox_mAP_unrounded"}
+    assert list(metrics) == ["coco/bbox_mAP", "coco/bbox_mAP_50", "coco/bbox_mAP_unrounded", "coco/a_precision", "coco/b_precision"]
     assert "| category | mAP   | mAP_50 |" in caplog.text
     assert "Average Precision  (AP) @[ IoU=0.50:0.95 | area=   all | maxDets=100 ]" in caplog.text
 

@@ -119,7 +119,9 @@ class CocoMetric(BaseMetric):
 
     def compute_metrics(self, results: list) -> dict[str, float]:
         gts, preds = zip(*results) if results else ((), ())
-        ground_truth = self._ground_truth or load_ground_truth(self._gt_from_samples(gts))
+        ground_truth = self._ground_truth
+        if ground_truth is None:
+            ground_truth = load_ground_truth(self._gt_from_samples(gts))
         cat_ids = self._category_ids(ground_truth)
         result_files = self._to_coco_results(preds, cat_ids)
         if self.outfile_prefix is not None:
@@ -154,12 +156,10 @@ class CocoMetric(BaseMetric):
         stats = evaluation.stats
         if metric == "proposal":
             return {item: round(float(stats[STAT_INDEX[item]]), 3) for item in self.metric_items or PROPOSAL_ITEMS}
-        report = {}
-        if self.classwise:
-            report.update(self._classwise(evaluation))
-        for item in self.metric_items or DETECTION_ITEMS:
-            report[f"{metric}_{item}"] = round(float(stats[STAT_INDEX[item]]), 3)
+        report = {f"{metric}_{item}": round(float(stats[STAT_INDEX[item]]), 3) for item in self.metric_items or DETECTION_ITEMS}
         report[f"{metric}_mAP_unrounded"] = float(stats[0])
+        if self.classwise:  # after the summary keys, so that save_best='auto' still picks bbox_mAP
+            report.update(self._classwise(evaluation))
         logger.info("%s_mAP_copypaste: %s", metric, " ".join(f"{s:.3f}" for s in stats[:6]))
         return report
 
