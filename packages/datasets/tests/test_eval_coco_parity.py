@@ -185,6 +185,13 @@ def test_segm_stats_match_pycocotools(seed):
     assert ours.stats[0] > 0
 
 
+def test_segm_with_more_than_255_mask_results():
+    # pycocotools.mask.area() fails on more than 255 RLEs in one call under NumPy 2
+    gt, dets = make_case(104, num_images=24, iou_type="segm")
+    assert len(dets) > 255
+    assert_same_as_pycocotools(gt, dets, "segm")
+
+
 def test_segm_results_with_boxes_take_the_box_area_like_loadres():
     # loadRes takes the area from the box when the first result has one
     gt, dets = make_case(7, num_images=8, iou_type="segm")

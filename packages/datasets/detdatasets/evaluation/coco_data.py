@@ -133,7 +133,10 @@ def load_detections(
             to_rle(segm, gt.img_sizes, img)
             for segm, img in zip(_column(records, "segmentation", source, "results"), image_ids.tolist())
         ]
-        areas = mask_utils.area(segmentations).astype(np.float64)
+        # at most 255 RLEs per call: pycocotools' area() sizes its output with a uint8 under NumPy 2
+        areas = np.concatenate(
+            [np.zeros(0)] + [mask_utils.area(segmentations[i : i + 255]) for i in range(0, len(segmentations), 255)]
+        ).astype(np.float64)
         boxes = mask_utils.toBbox(segmentations).reshape(-1, 4)
         given = [i for i, r in enumerate(records) if "bbox" in r]
         if given:
