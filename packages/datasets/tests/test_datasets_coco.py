@@ -238,3 +238,12 @@ def test_test_mode_accepts_a_file_without_annotations(tmp_path):
     write_dataset(tmp_path, coco)
     dataset = build(tmp_path, test_mode=True)
     assert len(dataset) == 3 and all(not dataset.get_data_info(i)["instances"] for i in range(3))
+
+
+def test_image_size_is_read_from_the_file_when_the_record_lacks_it(tmp_path):
+    coco = coco_dict()
+    write_dataset(tmp_path, coco)
+    del coco["images"][0]["width"], coco["images"][0]["height"]
+    (tmp_path / "ann.json").write_text(json.dumps(coco))
+    info = build(tmp_path).get_data_info(0)
+    assert (info["width"], info["height"]) == (W, H)  # from the 60 x 40 jpg on disk

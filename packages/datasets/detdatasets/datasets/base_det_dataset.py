@@ -38,6 +38,8 @@ class BaseDetDataset(BaseDataset):
             image), so that a missing file is reported with its record, not mid-epoch.
         filter_cfg: ``dict(filter_empty_gt=bool, min_size=int)``: drop records without
             instances, or whose shorter image side is below ``min_size`` (training only).
+        seg_map_suffix: suffix of semantic-segmentation maps (with ``data_prefix['seg']``).
+        backend_args: accepted for MMDetection configs; files are read from local paths.
     """
 
     def __init__(self, *args, strict: bool = True, check_images: bool = True,

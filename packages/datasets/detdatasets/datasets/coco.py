@@ -11,6 +11,7 @@ from detdatasets.datasets.annotation_files import load_annotation_file
 from detdatasets.datasets.base_det_dataset import BaseDetDataset
 from detdatasets.datasets.class_names import COCO_CLASSES, COCO_PALETTE
 from detdatasets.datasets.errors import BadRecords, DatasetError, check_bbox
+from detdatasets.io.image_io import image_size
 
 
 class CocoDataset(BaseDetDataset):
@@ -22,7 +23,8 @@ class CocoDataset(BaseDetDataset):
       category id of label k and ``cat2label`` the inverse. (MMDetection numbers them in
       the file's category order instead; the two agree whenever the classes are listed
       in file order, as they are for COCO.) Annotations of categories left out of the
-      classes are dropped.
+      classes are dropped; ``metainfo=dict(classes=())`` takes all the file's categories.
+    - Image records without ``width``/``height`` get them from the image header.
     - ``iscrowd=1`` becomes ``ignore_flag=1``; ``segmentation`` (polygons or RLE) is kept
       as ``mask``. Annotations marked ``ignore`` and boxes under 1 pixel wide or high
       are skipped silently, as MMDetection does.
@@ -67,7 +69,7 @@ class CocoDataset(BaseDetDataset):
                                    f"by ids {by_name[category['name']]} and {category['id']}")
             by_name[category["name"]] = category["id"]
             self.file_cat_ids.add(category["id"])
-        if not self.classes:  # a dataset class without METAINFO classes takes the file's
+        if not self.classes:  # metainfo=dict(classes=()): take the file's categories
             self._metainfo["classes"] = tuple(by_name)
         missing = [name for name in self.classes if name not in by_name]
         if missing:
@@ -86,7 +88,7 @@ class CocoDataset(BaseDetDataset):
             if not isinstance(img, Mapping):
                 bad.reject(where, f"must be a dict, got {type(img).__name__}")
                 continue
-            missing = [k for k in ("id", "file_name", "width", "height") if k not in img]
+            missing = [k for k in ("id", "file_name") if k not in img]
             if missing:
                 bad.reject(where, f"lacks {', '.join(repr(k) for k in missing)}")
             elif img["id"] in images:
@@ -121,7 +123,10 @@ class CocoDataset(BaseDetDataset):
         if self.image_missing(img_path):
             bad.reject(f"image id {img_id}", f"image file not found: {img_path}")
             return None
-        width, height = img["width"], img["height"]
+        if "width" in img and "height" in img:
+            width, height = img["width"], img["height"]
+        else:  # some COCO-style files leave the size out: read it from the image header
+            width, height = image_size(img_path)
         instances = []
         for ann in anns:
             instance = self._parse_annotation(ann, img_id, width, height, bad)
