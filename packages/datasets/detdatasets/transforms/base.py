@@ -71,6 +71,16 @@ def concat_instances(parts: list[dict], owner: str) -> dict:
     return joined
 
 
+def mixed_results(results: dict, count: int, owner: str) -> list:
+    """The ``count`` other samples a mixing transform was given in ``results['mix_results']``."""
+    mixed = results.get("mix_results")
+    if mixed is None or len(mixed) != count:
+        raise ValueError(f"{owner} needs results['mix_results'] with {count} other image(s) "
+                         f"(use it inside MultiImageMixDataset), got "
+                         f"{'none' if mixed is None else len(mixed)}")
+    return mixed
+
+
 def refuse_seg_map(results: dict, owner: str) -> None:
     """Mixing transforms move objects, not pixels' classes: refuse a semantic seg map rather
     than leave it out of step with the image."""

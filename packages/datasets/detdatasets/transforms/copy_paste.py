@@ -13,9 +13,9 @@ from detdatasets.transforms.base import (
     check_image,
     concat_instances,
     keep_instances,
+    mixed_results,
     refuse_seg_map,
 )
-from detdatasets.transforms.mix import _mix_results
 
 
 def box_masks(boxes, height: int, width: int):
@@ -93,7 +93,7 @@ class CopyPaste(BaseTransform):
     @autocast_box_type()
     def transform(self, results: dict) -> dict:
         owner = type(self).__name__
-        source = _mix_results(results, 1, owner)[0]
+        source = mixed_results(results, 1, owner)[0]
         for part in (results, source):
             refuse_seg_map(part, owner)
         source = dict(source, gt_masks=self._bitmap_masks(source))

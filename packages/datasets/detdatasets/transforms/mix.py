@@ -18,6 +18,7 @@ from detdatasets.transforms.base import (
     check_image,
     concat_instances,
     keep_instances,
+    mixed_results,
     record_homography,
     refuse_seg_map,
 )
@@ -36,15 +37,6 @@ def _place(center: int, size: int, limit: int, before: bool) -> tuple[tuple, tup
         return (start, end), (size - (end - start), size)
     start, end = center, min(center + size, limit)
     return (start, end), (0, end - start)
-
-
-def _mix_results(results: dict, count: int, owner: str) -> list:
-    mixed = results.get("mix_results")
-    if mixed is None or len(mixed) != count:
-        raise ValueError(f"{owner} needs results['mix_results'] with {count} other image(s) "
-                         f"(use it inside MultiImageMixDataset), got "
-                         f"{'none' if mixed is None else len(mixed)}")
-    return mixed
 
 
 class Mosaic(BaseTransform):
@@ -89,7 +81,7 @@ class Mosaic(BaseTransform):
         if np.random.uniform(0, 1) > self.prob:
             return results
         owner = type(self).__name__
-        mixed = _mix_results(results, 3, owner)
+        mixed = mixed_results(results, 3, owner)
         img = check_image(results, owner)
         for part in (results, *mixed):
             refuse_seg_map(part, owner)
@@ -183,7 +175,7 @@ class MixUp(BaseTransform):
     @autocast_box_type()
     def transform(self, results: dict) -> dict:
         owner = type(self).__name__
-        other = _mix_results(results, 1, owner)[0]
+        other = mixed_results(results, 1, owner)[0]
         if len(other["gt_bboxes"]) == 0:
             return results
         for part in (results, other):
