@@ -23,6 +23,18 @@ def _require_compiled() -> bool:
     return os.environ.get("DETOPS_REQUIRE_COMPILED") == "1"
 
 
+def _pip_cuda_include_dirs() -> list[str]:
+    """Header folders of the CUDA libraries torch installs from PyPI (nvidia-*): a minimal
+    toolkit (just nvcc) lacks some headers ATen's CUDA headers include, such as cusparse.h."""
+    import importlib.util
+
+    spec = importlib.util.find_spec("nvidia")
+    if spec is None or not spec.submodule_search_locations:
+        return []
+    return sorted(str(d) for root in spec.submodule_search_locations
+                  for d in glob.glob(os.path.join(root, "*", "include")))
+
+
 def build_config():
     try:
         import torch
@@ -52,7 +64,8 @@ def build_config():
         extra["nvcc"] = ["-O3", "-std=c++20", "--expt-relaxed-constexpr"]
     make = CUDAExtension if with_cuda else CppExtension
     ext = make("detops._C", sources, define_macros=macros, extra_compile_args=extra,
-               extra_link_args=["-fopenmp"])
+               extra_link_args=["-fopenmp"],
+               include_dirs=_pip_cuda_include_dirs() if with_cuda else [])
 
     class BuildOrFallBack(BuildExtension):
         """A failed compile leaves the pure-PyTorch fallbacks in place instead of failing."""

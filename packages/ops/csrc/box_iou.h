@@ -8,10 +8,12 @@
 // clamp(min=0) passes none at 0).
 #pragma once
 
+#ifndef DETOPS_HOST_DEVICE
 #ifdef __CUDACC__
 #define DETOPS_HOST_DEVICE __host__ __device__ __forceinline__
 #else
 #define DETOPS_HOST_DEVICE inline
+#endif
 #endif
 
 namespace detops {

@@ -9,10 +9,12 @@
 
 #include <cmath>
 
+#ifndef DETOPS_HOST_DEVICE
 #ifdef __CUDACC__
 #define DETOPS_HOST_DEVICE __host__ __device__ __forceinline__
 #else
 #define DETOPS_HOST_DEVICE inline
+#endif
 #endif
 
 namespace detops {

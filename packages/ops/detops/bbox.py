@@ -53,8 +53,9 @@ def bbox_overlaps(bboxes1: Tensor, bboxes2: Tensor, mode: str = "iou", is_aligne
     rows, cols = bboxes1.shape[-2], bboxes2.shape[-2]
     if is_aligned and rows != cols:
         raise ValueError(f"is_aligned=True needs as many bboxes1 as bboxes2, got {rows} and {cols}")
-    flat1 = bboxes1.reshape(-1, rows, 4)
-    flat2 = bboxes2.reshape(-1, cols, 4)
+    batch = batch_shape.numel()
+    flat1 = bboxes1.reshape(batch, rows, 4)
+    flat2 = bboxes2.reshape(batch, cols, 4)
     out = _overlaps(flat1, flat2, mode, is_aligned, float(eps))
     return out.reshape(batch_shape + ((rows,) if is_aligned else (rows, cols)))
 

@@ -90,12 +90,13 @@ def soft_nms(boxes: Tensor, scores: Tensor, iou_threshold: float = 0.3, sigma: f
         (decreasing score); keep (K,): their indices. Among exactly equal scores the lower
         index goes first (MMCV leaves that order to its swap-based loop).
     """
+    dtype = boxes.dtype
     boxes, scores = _check_boxes_scores(boxes, scores)
     check_choice("method", method, _SOFT_NMS_METHODS)
     check_choice("offset", offset, (0, 1))
     if method == "gaussian" and sigma <= 0:
         raise ValueError(f"sigma must be positive for the gaussian method, got {sigma}")
-    device, dtype = boxes.device, boxes.dtype
+    device = boxes.device
     # The sweep is sequential: it runs on the CPU for every input, as in MMCV.
     cpu_boxes, cpu_scores = boxes.cpu(), scores.cpu()
     args = (float(iou_threshold), float(sigma), float(min_score), _SOFT_NMS_METHODS[method],
