@@ -177,12 +177,10 @@ class LoadAnnotations(BaseTransform):
         boxes = np.array(boxes, dtype=np.float32).reshape(-1, 4)
         if self.box_type is None:
             return boxes
-        import torch
-
         from detcore.structures import get_box_type
 
         _, box_cls = get_box_type(self.box_type)
-        return box_cls(boxes, dtype=torch.float32)
+        return box_cls(boxes)  # float32, as the array
 
     def _load_masks(self, instances: list, results: dict):
         from detcore.structures import BitmapMasks, PolygonMasks

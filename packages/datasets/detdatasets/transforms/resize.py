@@ -111,8 +111,8 @@ class FixShapeResize(Resize):
     Pad's pad_shape, pad_fixed_size, pad_size_divisor
 
     ``pad_val`` is Pad's (None: dict(img=0, seg=255)). With keep_ratio, ``scale_factor``
-    is the nominal factor min(width / w, height / h) that
-    the boxes are scaled by, as in MMDetection.
+    is the nominal factor min(width / w, height / h) that the boxes are scaled by, as in
+    MMDetection (the image's sides are rounded to whole pixels).
     """
 
     def __init__(self, width: int, height: int, pad_val: float | Mapping | None = None,
