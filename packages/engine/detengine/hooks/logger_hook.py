@@ -44,6 +44,7 @@ class LoggerHook(Hook):
         self.draw_curves = draw_curves
         self._json = None
         self._writer = None
+        self._pending: list[dict] = []  # loss tensors of the iterations since the last line
 
     # ------------------------------------------------------------------ setup and teardown
     def before_run(self, runner) -> None:
@@ -86,22 +87,36 @@ class LoggerHook(Hook):
 
     # ------------------------------------------------------------------ training
     def after_train_iter(self, runner, batch_idx, data_batch=None, outputs=None) -> None:
-        if outputs:
-            names = list(outputs)
-            values = torch.stack([outputs[n].float() for n in names]).tolist()
-            for name, value in zip(names, values):
-                runner.history.update(f"train/{name}", value)
+        # Loss tensors are kept as they are and read out at the next log line: one
+        # device-to-host copy per interval instead of one per iteration.
+        pending = dict(outputs or {})
         if runner.optim_wrapper is not None:
             runner.history.update("train/lr", runner.optim_wrapper.param_groups[0]["lr"])
             if runner.optim_wrapper.last_grad_norm is not None:
-                runner.history.update("train/grad_norm", float(runner.optim_wrapper.last_grad_norm))
+                pending["grad_norm"] = runner.optim_wrapper.last_grad_norm
+        if pending:
+            self._pending.append(pending)
         dataloader = runner.train_loop.dataloader
         by_epoch = runner.log_processor.get("by_epoch", getattr(runner.train_loop, "by_epoch", True))
         at_interval = (self.every_n_inner_iters(batch_idx, self.interval) if by_epoch
                        else self.every_n_train_iters(runner, self.interval))
         last_of_epoch = by_epoch and self.end_of_epoch(dataloader, batch_idx)
         if at_interval or (last_of_epoch and not self.ignore_last):
-            self._log_train(runner, batch_idx, by_epoch, len(dataloader), names if outputs else [])
+            names = self._flush(runner)
+            self._log_train(runner, batch_idx, by_epoch, len(dataloader), names)
+
+    def _flush(self, runner) -> list[str]:
+        """Move the pending loss values into runner.history; return their names."""
+        names = list(dict.fromkeys(name for values in self._pending for name in values))
+        for name in names:
+            series = [values[name] for values in self._pending if name in values]
+            for value in torch.stack([v.detach().float().reshape(()) for v in series]).tolist():
+                runner.history.update(f"train/{name}", value)
+        self._pending.clear()
+        return names
+
+    def after_train(self, runner) -> None:
+        self._pending.clear()
 
     def _log_train(self, runner, batch_idx: int, by_epoch: bool, epoch_length: int,
                    loss_names: list[str]) -> None:
@@ -116,7 +131,7 @@ class LoggerHook(Hook):
             if f"train/{name}" in history:
                 record[name] = history.mean(f"train/{name}", window)
         record["memory"] = _memory_mb(runner.device)
-        for name in loss_names + (["grad_norm"] if "train/grad_norm" in history else []):
+        for name in loss_names:
             record[name] = history.mean(f"train/{name}", window)
 
         if by_epoch:
