@@ -147,7 +147,7 @@ class CocoDataset(BaseDetDataset):
         where = f"annotation id {ann.get('id')} (image id {img_id})"
         box = ann.get("bbox")
         if not (isinstance(box, (list, tuple)) and len(box) == 4
-                and all(isinstance(v, numbers.Real) for v in box)):
+                and all(type(v) in (int, float) or isinstance(v, numbers.Real) for v in box)):
             bad.reject(where, f"bbox must be [x, y, w, h], got {box!r}")
             return None
         x, y, w, h = box

@@ -6,6 +6,7 @@ line), so a user can go straight to the culprit.
 
 from __future__ import annotations
 
+import math
 import warnings
 
 
@@ -52,10 +53,10 @@ class BadRecords:
 def check_bbox(bbox, width: float, height: float) -> str | None:
     """What is wrong with an xyxy ``bbox`` in a ``width`` x ``height`` image, or None."""
     try:
-        x1, y1, x2, y2 = (float(v) for v in bbox)
+        x1, y1, x2, y2 = map(float, bbox)
     except (TypeError, ValueError):
         return f"bbox must be 4 numbers, got {bbox!r}"
-    if not all(v == v and abs(v) != float("inf") for v in (x1, y1, x2, y2)):
+    if not math.isfinite(x1 + y1 + x2 + y2):  # a nan or an infinity anywhere
         return f"bbox has a non-finite value: {bbox!r}"
     if x2 <= x1 or y2 <= y1:
         return f"bbox {_fmt(bbox)} has a non-positive size ({x2 - x1:g} x {y2 - y1:g})"
