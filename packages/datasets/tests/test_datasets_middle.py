@@ -169,3 +169,24 @@ def test_index_out_of_range_and_bad_pipeline_entry(tmp_path):
     with pytest.raises(TypeError, match=r"pipeline\[0\] must be a transform config dict or a "
                                         r"callable, got int"):
         middle_dataset(tmp_path, pipeline=[3])
+
+
+class KeepIds:
+    """A picklable pipeline step: what a DataLoader worker returns for a sample."""
+
+    def __call__(self, results):
+        return dict(img_id=results["img_id"], boxes=[i["bbox"] for i in results["instances"]])
+
+
+def test_serialised_dataset_in_dataloader_workers(tmp_path):
+    from torch.utils.data import DataLoader
+
+    from detdatasets.samplers import DefaultSampler
+
+    dataset = middle_dataset(tmp_path, pipeline=[KeepIds()])
+    sampler = DefaultSampler(dataset, shuffle=False, seed=0, rank=0, world_size=1)
+    loader = DataLoader(dataset, batch_size=2, sampler=sampler, num_workers=2,
+                        collate_fn=list)
+    samples = [s for batch in loader for s in batch]
+    assert [s["img_id"] for s in samples] == [0, 1, 2]
+    assert samples[0]["boxes"] == [i["bbox"] for i in RECORDS[0]["instances"]]
