@@ -198,6 +198,7 @@ class BaseDataset:
     def get_subset(self, indices: int | Sequence[int]) -> BaseDataset:
         """A copy of the dataset holding only ``indices`` (see :meth:`get_subset_`)."""
         subset = copy.copy(self)
+        subset._metainfo = copy.deepcopy(self._metainfo)
         subset.get_subset_(indices)
         return subset
 
