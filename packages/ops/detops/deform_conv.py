@@ -269,11 +269,10 @@ def _deform_conv2d_torch(input: Tensor, offset: Tensor, weight: Tensor, bias: Te
             -1, -1, planes.shape[2], -1))                                   # (N, G, Cg, K*P)
         columns = columns + gathered * (w * valid).flatten(2)[:, :, None, :]
     if mask is not None:
-        columns = columns * mask.view(batch, offset_groups, 1, -1)
-    # (N, Cin * K, P) with rows c * K + k, then one product per convolution group
-    columns = columns.view(batch, in_channels, taps, out_h * out_w).view(batch, groups, -1,
-                                                                           out_h * out_w)
-    output = weight.view(groups, out_channels // groups, -1) @ columns      # (N, groups, Og, P)
+        columns = columns * mask.view(batch, offset_groups, 1, taps * out_h * out_w)
+    # rows c * K + k of (N, Cin * K, P), split by convolution group: one product per group
+    columns = columns.view(batch, groups, group_channels * taps, out_h * out_w)
+    output = weight.view(groups, out_channels // groups, group_channels * taps) @ columns
     output = output.view(batch, out_channels, out_h, out_w)
     if bias is not None:
         output = output + bias.view(1, -1, 1, 1)
