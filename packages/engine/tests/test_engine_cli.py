@@ -95,3 +95,25 @@ def test_analyze_is_a_group_other_plugins_can_extend():
     assert parser.parse_args(["analyze", "confusion"]).handler == "confusion"
     assert parser.parse_args(["analyze", "logs", "a.json"]).json_logs == ["a.json"]
     assert torch.is_tensor(torch.zeros(1))  # (torch itself is fine in the test process)
+
+
+def test_run_with_amp_then_resume_to_more_epochs(tmp_path):
+    config = _write_config(tmp_path / "toy_config.py", str(tmp_path / "w"))
+    assert main(["run", str(config), "--amp", "--no-eval"]) == 0
+    resolved = (tmp_path / "w" / "toy_config.py").read_text()
+    assert "AmpOptimWrapper" in resolved  # --amp switched the wrapper
+    assert main(["run", str(config), "--amp", "--resume",
+                 "--cfg-options", "train_cfg.max_epochs=3"]) == 0
+    metrics = json.loads((tmp_path / "w" / "metrics.json").read_text())
+    assert metrics["epoch"] == 3 and metrics["iter"] == 18
+    logs = "".join(p.read_text() for p in (tmp_path / "w").glob("*.log"))
+    assert f"resumed from {tmp_path / 'w' / 'epoch_2.pth'} at epoch 2, iteration 12" in logs
+
+
+def test_tensorboard_scalars_when_installed(tmp_path):
+    pytest.importorskip("tensorboard")
+    config = _write_config(tmp_path / "toy_config.py", str(tmp_path / "w"),
+                           default_hooks={"logger": {"type": "LoggerHook", "interval": 2,
+                                                     "tensorboard": True}})
+    assert main(["run", str(config), "--no-eval"]) == 0
+    assert list((tmp_path / "w").glob("*/tensorboard/events.out.tfevents.*"))
