@@ -20,6 +20,10 @@ OP_KERNELS: dict[str, tuple[str, ...]] = {
     "box_iou_rotated": ("box_iou_rotated",),
     "nms_rotated": ("nms_rotated",),
     "sigmoid_focal_loss": ("sigmoid_focal_loss_forward", "sigmoid_focal_loss_backward"),
+    "roi_align": ("roi_align", "roi_align_backward"),
+    "roi_pool": ("roi_pool", "roi_pool_backward"),
+    "deform_conv2d": ("deform_conv2d", "deform_conv2d_backward"),
+    "multi_scale_deformable_attn": ("ms_deform_attn", "ms_deform_attn_backward"),
 }
 
 # Ops whose sequential sweep always runs on the CPU (CUDA tensors are copied there and back).
