@@ -27,9 +27,13 @@ def _prepare(args, cfg) -> None:
 
 
 def write_metrics(runner, metrics: dict) -> Path:
-    """WORK_DIR/metrics.json: the final evaluation plus the epoch and iteration it belongs to."""
+    """WORK_DIR/metrics.json: the final evaluation plus the epoch and iteration it belongs to
+    (those of the evaluated checkpoint when nothing was trained)."""
     record = {k: _json_value(v) for k, v in metrics.items()}
-    record.update(epoch=runner.epoch, iter=runner.iter)
+    source = runner.info.get("checkpoint", {}) if runner.built_loop("train") is None else {}
+    record.update(epoch=source.get("epoch") or runner.epoch, iter=source.get("iter") or runner.iter)
+    if source.get("path"):
+        record["checkpoint"] = source["path"]
     path = runner.work_dir / METRICS_FILE
     if dist.is_main_process():
         path.write_text(json.dumps(record, indent=2) + "\n")

@@ -23,6 +23,7 @@ import copy
 import json
 import os
 import time
+import warnings
 import weakref
 from collections.abc import Mapping, Sequence
 from pathlib import Path
@@ -167,6 +168,9 @@ class Runner:
                                      f"MMEngine-style configs: write {replacement}")
         if "model" not in plain:
             raise ConfigKeyError("model", "missing; the config must describe a model")
+        if plain.get("custom_imports"):
+            warnings.warn("config key 'custom_imports' is ignored: components come from installed "
+                          "plugins (entry points); `detcore plugins` lists them", stacklevel=2)
         work_dir = plain.get("work_dir")
         if work_dir is None:
             name = Path(getattr(cfg, "filename", None) or "run").stem
@@ -228,7 +232,9 @@ class Runner:
         model = model.to(self.device)
         if not self.distributed:
             return model
-        if sync_bn == "torch":
+        if sync_bn == "torch" and self.device.type != "cuda":
+            self.logger.warning("sync_bn='torch' ignored: torch's SyncBatchNorm runs only on CUDA")
+        elif sync_bn == "torch":
             model = nn.SyncBatchNorm.convert_sync_batchnorm(model)
         elif sync_bn is not None:
             raise ConfigKeyError("sync_bn", f"must be 'torch' or None, got {sync_bn!r}")
@@ -482,6 +488,8 @@ class Runner:
         report = load_weights(unwrap_model(self.model), weights_of(checkpoint), strict=strict,
                               rules=revise_keys, source=str(path))
         (self.logger.info if report.clean else self.logger.warning)(str(report))
+        meta = checkpoint.get("meta", {})
+        self.info["checkpoint"] = {"path": str(path), "epoch": meta.get("epoch"), "iter": meta.get("iter")}
         return checkpoint
 
     def resume(self, path: str | os.PathLike) -> None:

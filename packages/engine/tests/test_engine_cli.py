@@ -45,6 +45,8 @@ def test_test_command_evaluates_a_checkpoint_and_dumps_predictions(tmp_path):
                  "--work-dir", str(tmp_path / "test"), "--out", str(out)]) == 0
     metrics = json.loads((tmp_path / "test" / "metrics.json").read_text())
     assert metrics["toy/count"] == 8
+    assert (metrics["epoch"], metrics["iter"]) == (2, 12)  # those of the evaluated checkpoint
+    assert metrics["checkpoint"] == str(tmp_path / "train" / "epoch_2.pth")
     assert len(json.loads(out.read_text())) == 8
 
 

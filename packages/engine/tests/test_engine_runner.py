@@ -222,3 +222,11 @@ def test_bad_component_names_its_config_key(tmp_path):
         runner.train()
     assert "DATA_SAMPLERS has no component named 'NoSuchSampler'" in str(err.value)
     assert "while building config key 'train_dataloader.sampler'" in err.value.__notes__
+
+
+def test_auto_scale_lr_scales_by_total_batch_size(tmp_path):
+    cfg = engine_toys.runner_cfg(tmp_path, max_epochs=1, param_scheduler=None,
+                                 auto_scale_lr={"enable": True, "base_batch_size": 16})
+    runner = _train(cfg)  # batch 4 on 1 process: lr x 4/16
+    assert runner.optim_wrapper.param_groups[0]["lr"] == pytest.approx(0.05 * 0.25)
+    assert "auto_scale_lr: total batch size 4 vs base 16: lr scaled by 0.25" in runner.log_file.read_text()
