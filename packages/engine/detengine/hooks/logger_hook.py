@@ -102,8 +102,8 @@ class LoggerHook(Hook):
                        else self.every_n_train_iters(runner, self.interval))
         last_of_epoch = by_epoch and self.end_of_epoch(dataloader, batch_idx)
         if at_interval or (last_of_epoch and not self.ignore_last):
-            names = self._flush(runner)
-            self._log_train(runner, batch_idx, by_epoch, len(dataloader), names)
+            names = self._flush(runner)  # (an infinite sampler has no length: ask only by epoch)
+            self._log_train(runner, batch_idx, by_epoch, len(dataloader) if by_epoch else 0, names)
 
     def _flush(self, runner) -> list[str]:
         """Move the pending loss values into runner.history; return their names."""
