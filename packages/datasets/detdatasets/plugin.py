@@ -29,6 +29,29 @@ DATA_SAMPLERS = {
 
 TRANSFORMS = {
     "Compose": "detdatasets.transforms.compose",
+    "LoadImageFromFile": "detdatasets.transforms.loading",
+    "LoadImageFromNDArray": "detdatasets.transforms.loading",
+    "LoadAnnotations": "detdatasets.transforms.loading",
+    "Resize": "detdatasets.transforms.resize",
+    "FixShapeResize": "detdatasets.transforms.resize",
+    "RandomResize": "detdatasets.transforms.resize",
+    "RandomChoiceResize": "detdatasets.transforms.resize",
+    "RandomFlip": "detdatasets.transforms.flip",
+    "Pad": "detdatasets.transforms.pad",
+    "RandomCrop": "detdatasets.transforms.crop",
+    "MinIoURandomCrop": "detdatasets.transforms.crop",
+    "Expand": "detdatasets.transforms.expand",
+    "PhotoMetricDistortion": "detdatasets.transforms.photometric",
+    "YOLOXHSVRandomAug": "detdatasets.transforms.photometric",
+    "RandomAffine": "detdatasets.transforms.affine",
+    "Mosaic": "detdatasets.transforms.mix",
+    "MixUp": "detdatasets.transforms.mix",
+    "CopyPaste": "detdatasets.transforms.copy_paste",
+    "CutOut": "detdatasets.transforms.erase",
+    "RandomErasing": "detdatasets.transforms.erase",
+    "FilterAnnotations": "detdatasets.transforms.filter",
+    "TestTimeAug": "detdatasets.transforms.test_time_aug",
+    "PackDetInputs": "detdatasets.transforms.formatting",
 }
 
 METRICS = {

@@ -9,7 +9,6 @@ import pytest
 
 from detcore.structures import BitmapMasks, HorizontalBoxes, PolygonMasks
 from detdatasets.transforms import (
-    TRANSFORM_MODULES,
     Compose,
     Expand,
     FixShapeResize,
@@ -22,19 +21,6 @@ from detdatasets.transforms import (
     RandomResize,
     Resize,
 )
-
-
-@pytest.fixture(scope="module", autouse=True)
-def registered_transforms():
-    """Our transforms in TRANSFORMS (the random resizes build 'Resize' by name), also before
-    detdatasets' plugin lists them."""
-    import detdatasets.transforms as transforms
-    from detcore.registry import TRANSFORMS
-
-    for name in TRANSFORM_MODULES:
-        if name not in TRANSFORMS:
-            TRANSFORMS.register_module(module=getattr(transforms, name))
-
 
 BOXES = np.array([[2, 3, 12, 9], [20, 1, 29, 17], [5, 12, 18, 19], [0, 0, 30, 20]], np.float32)
 

@@ -8,23 +8,10 @@ import pytest
 
 from detcore.structures import BitmapMasks, HorizontalBoxes, PolygonMasks
 from detdatasets.transforms import (
-    TRANSFORM_MODULES,
     CopyPaste,
     MixUp,
     Mosaic,
 )
-
-
-@pytest.fixture(scope="module", autouse=True)
-def registered_transforms():
-    """Our transforms in TRANSFORMS (the dataset wrapper builds them by name), also before
-    detdatasets' plugin lists them."""
-    import detdatasets.transforms as transforms
-    from detcore.registry import TRANSFORMS
-
-    for name in TRANSFORM_MODULES:
-        if name not in TRANSFORMS:
-            TRANSFORMS.register_module(module=getattr(transforms, name))
 
 
 def sample(boxes, height, width, label_start=0, colour=None, polygons=False, seed=0) -> dict:

@@ -19,17 +19,6 @@ META_KEYS = ("img_shape", "ori_shape", "scale", "scale_factor", "keep_ratio", "f
              "flip_direction", "pad_shape", "homography_matrix", "scale_idx")
 
 
-@pytest.fixture(scope="module", autouse=True)
-def registered_transforms():
-    """Our transforms in TRANSFORMS (RandomResize and TestTimeAug build others by name),
-    also before detdatasets' plugin lists them."""
-    from detcore.registry import TRANSFORMS
-
-    for name in T.TRANSFORM_MODULES:
-        if name not in TRANSFORMS:
-            TRANSFORMS.register_module(module=getattr(T, name))
-
-
 def make_sample(seed: int, height: int = 40, width: int = 60, num: int = 4,
                 with_masks: bool = True) -> dict:
     """A random image with ``num`` boxes, each with a box-shaped bitmap mask inside the

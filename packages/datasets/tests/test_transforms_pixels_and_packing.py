@@ -10,7 +10,6 @@ import torch
 
 from detcore.structures import BitmapMasks, DetDataSample, HorizontalBoxes, PolygonMasks
 from detdatasets.transforms import (
-    TRANSFORM_MODULES,
     Compose,
     CutOut,
     FilterAnnotations,
@@ -20,18 +19,6 @@ from detdatasets.transforms import (
     TestTimeAug,
     YOLOXHSVRandomAug,
 )
-
-
-@pytest.fixture(scope="module", autouse=True)
-def registered_transforms():
-    """Our transforms in TRANSFORMS (pipelines here are built from config dicts), also
-    before detdatasets' plugin lists them."""
-    import detdatasets.transforms as transforms
-    from detcore.registry import TRANSFORMS
-
-    for name in TRANSFORM_MODULES:
-        if name not in TRANSFORMS:
-            TRANSFORMS.register_module(module=getattr(transforms, name))
 
 
 def results_with(boxes, labels=None, flags=None, height=20, width=30, seed=0) -> dict:

@@ -22,39 +22,11 @@ from detdatasets.transforms.photometric import PhotoMetricDistortion, YOLOXHSVRa
 from detdatasets.transforms.resize import FixShapeResize, RandomChoiceResize, RandomResize, Resize
 from detdatasets.transforms.test_time_aug import TestTimeAug
 
-#: Registered name -> module, for ``TRANSFORMS.register_lazy`` in detdatasets.plugin.
-TRANSFORM_MODULES = {
-    "Compose": "detdatasets.transforms.compose",
-    "LoadImageFromFile": "detdatasets.transforms.loading",
-    "LoadImageFromNDArray": "detdatasets.transforms.loading",
-    "LoadAnnotations": "detdatasets.transforms.loading",
-    "Resize": "detdatasets.transforms.resize",
-    "FixShapeResize": "detdatasets.transforms.resize",
-    "RandomResize": "detdatasets.transforms.resize",
-    "RandomChoiceResize": "detdatasets.transforms.resize",
-    "RandomFlip": "detdatasets.transforms.flip",
-    "Pad": "detdatasets.transforms.pad",
-    "RandomCrop": "detdatasets.transforms.crop",
-    "MinIoURandomCrop": "detdatasets.transforms.crop",
-    "Expand": "detdatasets.transforms.expand",
-    "PhotoMetricDistortion": "detdatasets.transforms.photometric",
-    "YOLOXHSVRandomAug": "detdatasets.transforms.photometric",
-    "RandomAffine": "detdatasets.transforms.affine",
-    "Mosaic": "detdatasets.transforms.mix",
-    "MixUp": "detdatasets.transforms.mix",
-    "CopyPaste": "detdatasets.transforms.copy_paste",
-    "CutOut": "detdatasets.transforms.erase",
-    "RandomErasing": "detdatasets.transforms.erase",
-    "FilterAnnotations": "detdatasets.transforms.filter",
-    "TestTimeAug": "detdatasets.transforms.test_time_aug",
-    "PackDetInputs": "detdatasets.transforms.formatting",
-}
-
 __all__ = [
     "BaseTransform", "Compose", "CopyPaste", "CutOut", "Expand", "FilterAnnotations",
     "FixShapeResize", "LoadAnnotations", "LoadImageFromFile", "LoadImageFromNDArray",
     "MinIoURandomCrop", "MixUp", "Mosaic", "PackDetInputs", "Pad", "PhotoMetricDistortion",
     "RandomAffine", "RandomChoiceResize", "RandomCrop", "RandomErasing", "RandomFlip",
-    "RandomResize", "Resize", "TRANSFORM_MODULES", "TestTimeAug", "YOLOXHSVRandomAug",
+    "RandomResize", "Resize", "TestTimeAug", "YOLOXHSVRandomAug",
     "to_tensor",
 ]
