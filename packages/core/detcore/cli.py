@@ -34,6 +34,20 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+def command_group(subparsers, name: str, help: str = "") -> argparse._SubParsersAction:
+    """The sub-command action of the command group ``name`` (e.g. ``analyze``), created
+    on first use, so several plugins can add sub-commands to one group."""
+    parser = subparsers.choices.get(name)
+    if parser is None:
+        parser = subparsers.add_parser(name, help=help, description=help)
+        parser.detcore_subcommands = parser.add_subparsers(title="sub-commands", metavar="WHAT",
+                                                           dest=f"{name}_command")
+        parser.set_defaults(handler=lambda args: parser.print_help() or 0)
+    elif not hasattr(parser, "detcore_subcommands"):
+        raise ValueError(f"`detcore {name}` exists but is not a command group")
+    return parser.detcore_subcommands
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)

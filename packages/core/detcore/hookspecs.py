@@ -22,7 +22,7 @@ def detcore_register_components(registries):
     :param registries: a namespace with one attribute per registry (``MODELS``,
         ``TASK_UTILS``, ``DATASETS``, ``DATA_SAMPLERS``, ``TRANSFORMS``, ``METRICS``, ``HOOKS``,
         ``OPTIMIZERS``, ``OPTIM_WRAPPERS``, ``PARAM_SCHEDULERS``, ``LOOPS``,
-        ``VISUALIZERS``, ``CONVERTERS``). Register a class with
+        ``VISUALIZERS``, ``CONVERTERS``, ``FUNCTIONS``). Register a class with
         ``registries.MODELS.register_module(module=MyBackbone)``, or without importing it
         with ``registries.MODELS.register_lazy({'MyBackbone': 'mypkg.backbones'})``.
         Everything registered during this call is recorded as provided by the plugin's

@@ -114,6 +114,8 @@ KNOWN_COMPONENTS: dict[str, frozenset[str]] = {
         "StepParamScheduler",
         "TestLoop",
         "ValLoop",
+        "default_collate",
+        "pseudo_collate",
     }),
     "detmodels": frozenset({
     }),

@@ -282,11 +282,13 @@ PARAM_SCHEDULERS = Registry("PARAM_SCHEDULERS")
 LOOPS = Registry("LOOPS")
 VISUALIZERS = Registry("VISUALIZERS")
 CONVERTERS = Registry("CONVERTERS")
+FUNCTIONS = Registry("FUNCTIONS")  # plain functions named in configs, e.g. collate_fn
 
 #: Every registry by name, in the order `detcore plugins` lists them.
 REGISTRIES: dict[str, Registry] = {
     r.name: r for r in (MODELS, TASK_UTILS, DATASETS, DATA_SAMPLERS, TRANSFORMS, METRICS, HOOKS, OPTIMIZERS,
-                        OPTIM_WRAPPERS, PARAM_SCHEDULERS, LOOPS, VISUALIZERS, CONVERTERS)
+                        OPTIM_WRAPPERS, PARAM_SCHEDULERS, LOOPS, VISUALIZERS, CONVERTERS,
+                        FUNCTIONS)
 }
 
 

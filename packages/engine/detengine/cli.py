@@ -2,30 +2,14 @@
 when they run, so `detcore --help` stays fast).
 
 `analyze` is a command group that other plugins can extend: inside their
-``detcore_add_cli_commands`` hook they call ``command_group(subparsers, 'analyze')``
-(this function, or the same few lines of argparse: the group's parser carries its
-sub-parser action as ``parser.detcore_subcommands``) and add a sub-command to what it
-returns, whichever plugin's hook runs first.
+``detcore_add_cli_commands`` hook they call ``detcore.cli.command_group(subparsers,
+'analyze')`` and add a sub-command to what it returns, whichever plugin's hook runs first.
 """
 
 from __future__ import annotations
 
-import argparse
-
+from detcore.cli import command_group
 from detcore.cli_commands import add_cfg_options_argument
-
-
-def command_group(subparsers, name: str, help: str = "") -> argparse._SubParsersAction:
-    """The sub-command action of the command group ``name``, created on first use."""
-    parser = subparsers.choices.get(name)
-    if parser is None:
-        parser = subparsers.add_parser(name, help=help, description=help)
-        parser.detcore_subcommands = parser.add_subparsers(title="sub-commands", metavar="WHAT",
-                                                           dest=f"{name}_command")
-        parser.set_defaults(handler=lambda args: parser.print_help() or 0)
-    elif not hasattr(parser, "detcore_subcommands"):
-        raise ValueError(f"`detcore {name}` exists but is not a command group")
-    return parser.detcore_subcommands
 
 
 def add_commands(subparsers) -> None:

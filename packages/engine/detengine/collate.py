@@ -9,7 +9,6 @@ lists (or stacked tensors).
 from __future__ import annotations
 
 import functools
-import importlib
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
@@ -47,19 +46,15 @@ def default_collate(batch: Sequence[Any]) -> Any:
     return list(batch)
 
 
-COLLATE_FUNCTIONS: dict[str, Callable] = {
-    "pseudo_collate": pseudo_collate,
-    "default_collate": default_collate,
-}
-
-
 def resolve_collate_fn(cfg: Any) -> Callable:
     """The collate function a dataloader config names.
 
-    ``cfg`` is None (pseudo_collate), a callable, a name of ``COLLATE_FUNCTIONS``, a
-    ``'package.module:function'`` path, or a dict with ``type`` set to one of those (the
-    other keys are bound as keyword arguments).
+    ``cfg`` is None (pseudo_collate), a callable, a name in the FUNCTIONS registry
+    (``'pseudo_collate'``, ``'default_collate'``, or one a plugin registers), or a dict with
+    ``type`` set to one of those (the other keys are bound as keyword arguments).
     """
+    from detcore.registry import FUNCTIONS
+
     if cfg is None:
         return pseudo_collate
     if callable(cfg):
@@ -68,15 +63,5 @@ def resolve_collate_fn(cfg: Any) -> Callable:
     if isinstance(cfg, Mapping):
         kwargs = {k: v for k, v in cfg.items() if k != "type"}
         cfg = cfg.get("type")
-    if callable(cfg):
-        func = cfg
-    elif isinstance(cfg, str) and cfg in COLLATE_FUNCTIONS:
-        func = COLLATE_FUNCTIONS[cfg]
-    elif isinstance(cfg, str) and ":" in cfg:
-        module_name, _, attr = cfg.partition(":")
-        func = getattr(importlib.import_module(module_name), attr)
-    else:
-        raise ValueError(f"collate_fn: unknown type {cfg!r}; use one of "
-                         f"{', '.join(COLLATE_FUNCTIONS)}, a 'package.module:function' path "
-                         f"or a callable")
+    func = cfg if callable(cfg) else FUNCTIONS.get(cfg)
     return functools.partial(func, **kwargs) if kwargs else func

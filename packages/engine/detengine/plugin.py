@@ -57,6 +57,8 @@ def detcore_register_components(registries):
     registries.MODELS.register_lazy(AVERAGED_MODELS)
     registries.METRICS.register_lazy(METRICS)
     registries.VISUALIZERS.register_lazy(VISUALIZERS)
+    registries.FUNCTIONS.register_lazy({"pseudo_collate": "detengine.collate",
+                                        "default_collate": "detengine.collate"})
 
 
 @hookimpl

@@ -87,7 +87,8 @@ def test_command_line_start_up_imports_no_torch():
 def test_analyze_is_a_group_other_plugins_can_extend():
     import argparse
 
-    from detengine.cli import add_commands, command_group
+    from detcore.cli import command_group
+    from detengine.cli import add_commands
 
     parser = argparse.ArgumentParser()
     subparsers = parser.add_subparsers()

@@ -23,7 +23,9 @@ def test_pseudo_collate_keeps_lists_and_default_collate_stacks():
     stacked = default_collate([{"x": torch.ones(2), "n": 1}, {"x": torch.zeros(2), "n": 2}])
     assert torch.equal(stacked["x"], torch.tensor([[1.0, 1.0], [0.0, 0.0]]))
     assert torch.equal(stacked["n"], torch.tensor([1, 2]))
-    with pytest.raises(ValueError, match="collate_fn: unknown type 'stack'"):
+    assert resolve_collate_fn({"type": "default_collate"}) is default_collate
+    assert resolve_collate_fn(None) is pseudo_collate
+    with pytest.raises(KeyError, match="FUNCTIONS has no component named 'stack'"):
         resolve_collate_fn({"type": "stack"})
 
 
