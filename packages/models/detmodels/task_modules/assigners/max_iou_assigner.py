@@ -103,16 +103,17 @@ class MaxIoUAssigner(BaseAssigner):
         gt_inds[positive] = argmax_overlaps[positive] + 1
 
         if self.match_low_quality:
-            # each gt whose best IoU reaches min_pos_iou claims its best prior(s); when several
-            # gts claim one prior, the last gt wins
-            claims = gt_max_overlaps >= self.min_pos_iou  # (G,)
-            gt_numbers = torch.arange(1, num_gts + 1, device=overlaps.device)
+            # each gt whose best IoU reaches min_pos_iou claims its best prior(s)
             if self.gt_max_assign_all:
-                claimed = (overlaps == gt_max_overlaps[:, None]) & claims[:, None]  # (G, N)
-                winner = (claimed.long() * gt_numbers[:, None]).max(dim=0).values
+                claim_gt, claim_prior = (overlaps == gt_max_overlaps[:, None]).nonzero(as_tuple=True)
             else:
-                winner = torch.zeros_like(gt_inds).scatter_reduce(
-                    0, gt_argmax_overlaps[claims], gt_numbers[claims], reduce="amax")
+                claim_gt = torch.arange(num_gts, device=overlaps.device)
+                claim_prior = gt_argmax_overlaps
+            keep = gt_max_overlaps[claim_gt] >= self.min_pos_iou
+            claim_gt, claim_prior = claim_gt[keep], claim_prior[keep]
+            # a prior claimed by several gts goes to the last of them
+            winner = torch.zeros_like(gt_inds).scatter_reduce(0, claim_prior, claim_gt + 1,
+                                                              reduce="amax")
             gt_inds = torch.where(winner > 0, winner, gt_inds)
 
         return AssignResult(num_gts, gt_inds, max_overlaps, labels_of_assigned(gt_inds, gt_labels))

@@ -64,12 +64,7 @@ class SimOTAAssigner(BaseAssigner):
 
         pairwise_ious = self.iou_calculator(valid_bboxes, gt_bboxes)  # (V, G)
         iou_cost = -torch.log(pairwise_ious + EPS)
-        gt_onehot = F.one_hot(gt_labels.to(torch.int64), pred_scores.shape[-1]).float()
-        with torch.autocast(device_type=valid_scores.device.type, enabled=False):
-            cls_cost = F.binary_cross_entropy(
-                valid_scores.float()[:, None, :].expand(-1, num_gt, -1),
-                gt_onehot[None, :, :].expand(num_valid, -1, -1), reduction="none",
-            ).sum(-1).to(valid_scores.dtype)  # (V, G)
+        cls_cost = self._classification_cost(valid_scores, gt_labels)
         cost = cls_cost * self.cls_weight + iou_cost * self.iou_weight + (~is_in_boxes_and_center) * INF
 
         matched, matched_gt_inds = self.dynamic_k_matching(cost, pairwise_ious, num_gt)
@@ -81,6 +76,18 @@ class SimOTAAssigner(BaseAssigner):
         max_overlaps = decoded_bboxes.new_full((num_bboxes,), -INF, dtype=torch.float32)
         max_overlaps[valid_idxs] = pairwise_ious[matched, matched_gt_inds].float()
         return AssignResult(num_gt, gt_inds, max_overlaps, labels)
+
+    @staticmethod
+    def _classification_cost(scores: Tensor, gt_labels: Tensor) -> Tensor:
+        """(V, G) binary cross-entropy of (V, C) probabilities against each gt's one-hot
+        label, summed over classes, without the (V, G, C) temporary: every class's
+        "against 0" term, with the gt class's term swapped for its "against 1" term. Logs are
+        clamped at -100 as in F.binary_cross_entropy; computed in float32."""
+        probs = scores.float()
+        log_p = torch.log(probs).clamp(min=-100)
+        log_not_p = torch.log(1 - probs).clamp(min=-100)
+        all_negative = -log_not_p.sum(dim=-1, keepdim=True)
+        return (all_negative + (log_not_p - log_p)[:, gt_labels.long()]).to(scores.dtype)
 
     def get_in_gt_and_in_center_info(self, priors: Tensor, gt_bboxes: Tensor) -> tuple[Tensor, Tensor]:
         """(N,) priors inside some gt box or centre region, and, for those V priors, (V, G)
