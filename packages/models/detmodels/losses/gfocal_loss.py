@@ -27,6 +27,13 @@ def _quality_focal_elementwise(pred: Tensor, prob: Tensor, label: Tensor, score:
     return loss.sum(dim=1)
 
 
+def _split_qfl_target(target) -> tuple[Tensor, Tensor]:
+    if not isinstance(target, (tuple, list)) or len(target) != 2:
+        raise ValueError("the target of QualityFocalLoss must be a tensor or a pair "
+                         "(category labels, quality scores)")
+    return target[0], target[1]
+
+
 @weighted_loss
 def quality_focal_loss(pred: Tensor, target: tuple[Tensor, Tensor], beta: float = 2.0) -> Tensor:
     """QFL of (N, C) logits; ``target`` = ((N,) labels with C = background, (N,) quality
@@ -58,13 +65,6 @@ def quality_focal_loss_tensor_target(pred: Tensor, target: Tensor, beta: float =
     pos = target != 0
     loss[pos] = bce(pred[pos], target[pos], reduction="none") * (target[pos] - prob[pos]).abs().pow(beta)
     return loss.sum(dim=1)
-
-
-def _split_qfl_target(target) -> tuple[Tensor, Tensor]:
-    if not isinstance(target, (tuple, list)) or len(target) != 2:
-        raise ValueError("the target of QualityFocalLoss must be a tensor or a pair "
-                         "(category labels, quality scores)")
-    return target[0], target[1]
 
 
 @weighted_loss

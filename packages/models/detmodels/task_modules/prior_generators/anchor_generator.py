@@ -17,7 +17,6 @@ Example (MMDetection's documented one):
 
 from __future__ import annotations
 
-import math
 from collections.abc import Sequence
 
 import numpy as np
@@ -27,29 +26,7 @@ from torch.nn.modules.utils import _pair
 
 from detcore.structures import HorizontalBoxes
 
-DeviceType = str | torch.device
-
-
-def _grid_mask(featmap_size: Sequence[int], valid_size: Sequence[int], repeats: int,
-               device: DeviceType) -> Tensor:
-    """(h * w * repeats,) flags of the cells within the top-left ``valid_size`` of the grid."""
-    feat_h, feat_w = featmap_size
-    valid_h, valid_w = valid_size
-    if valid_h > feat_h or valid_w > feat_w:
-        raise ValueError(f"valid size {tuple(valid_size)} exceeds the feature map size "
-                         f"{tuple(featmap_size)}")
-    valid_x = torch.arange(feat_w, device=device) < valid_w
-    valid_y = torch.arange(feat_h, device=device) < valid_h
-    valid = (valid_y[:, None] & valid_x[None, :]).reshape(-1)
-    return valid[:, None].expand(-1, repeats).reshape(-1)
-
-
-def _valid_feature_size(pad_shape: Sequence[int], stride: tuple[int, int],
-                        featmap_size: Sequence[int]) -> tuple[int, int]:
-    """The part of a feature map that covers the padded image (not the batch padding)."""
-    h, w = pad_shape[:2]
-    feat_h, feat_w = featmap_size
-    return min(math.ceil(h / stride[1]), feat_h), min(math.ceil(w / stride[0]), feat_w)
+from .utils import DeviceType, grid_valid_flags, valid_feature_size
 
 
 class AnchorGenerator:
@@ -191,7 +168,7 @@ class AnchorGenerator:
         image (``pad_shape`` (h, w)) rather than on batch padding."""
         self._check_num_levels(featmap_sizes)
         return [self.single_level_valid_flags(
-                    size, _valid_feature_size(pad_shape, self.strides[level], size),
+                    size, valid_feature_size(pad_shape, self.strides[level], size),
                     self.num_base_anchors[level], device=device)
                 for level, size in enumerate(featmap_sizes)]
 
@@ -199,7 +176,7 @@ class AnchorGenerator:
                                  valid_size: tuple[int, int], num_base_anchors: int,
                                  device: DeviceType = "cuda") -> Tensor:
         """(h * w * num_base_anchors,) flags of the anchors in the top-left ``valid_size``."""
-        return _grid_mask(featmap_size, valid_size, num_base_anchors, device)
+        return grid_valid_flags(featmap_size, valid_size, num_base_anchors, device)
 
     def _check_num_levels(self, featmap_sizes: Sequence) -> None:
         if len(featmap_sizes) != self.num_levels:

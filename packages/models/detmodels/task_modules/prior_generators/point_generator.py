@@ -13,7 +13,7 @@ import torch
 from torch import Tensor
 from torch.nn.modules.utils import _pair
 
-from .anchor_generator import DeviceType, _grid_mask, _valid_feature_size
+from .utils import DeviceType, grid_valid_flags, valid_feature_size
 
 
 class MlvlPointGenerator:
@@ -70,13 +70,13 @@ class MlvlPointGenerator:
         (``pad_shape`` (h, w)) rather than on batch padding."""
         self._check_num_levels(featmap_sizes)
         return [self.single_level_valid_flags(
-                    size, _valid_feature_size(pad_shape, self.strides[level], size), device=device)
+                    size, valid_feature_size(pad_shape, self.strides[level], size), device=device)
                 for level, size in enumerate(featmap_sizes)]
 
     def single_level_valid_flags(self, featmap_size: tuple[int, int],
                                  valid_size: tuple[int, int], device: DeviceType = "cuda") -> Tensor:
         """(h * w,) flags of the points in the top-left ``valid_size`` of the grid."""
-        return _grid_mask(featmap_size, valid_size, 1, device)
+        return grid_valid_flags(featmap_size, valid_size, 1, device)
 
     def sparse_priors(self, prior_idxs: Tensor, featmap_size: tuple[int, int], level_idx: int,
                       dtype: torch.dtype = torch.float32, device: DeviceType = "cuda") -> Tensor:
