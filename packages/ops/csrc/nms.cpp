@@ -3,10 +3,8 @@
 // nms and batched_nms give torchvision's answers exactly (same float arithmetic, IoU >
 // threshold suppresses, ties in score kept in index order) but work differently: boxes are
 // sorted once into contiguous coordinate arrays, and each candidate is compared only
-// against the boxes kept so far, stopping at the first one that suppresses it. The
-// comparisons run in vectorisable chunks, and the candidates of a block are checked in
-// parallel against everything kept before the block. batched_nms groups boxes by class
-// and runs the classes in parallel.
+// against the boxes kept so far, in vectorised chunks, stopping at the first chunk that
+// suppresses it. batched_nms groups boxes by class and runs the classes in parallel.
 #include <ATen/ATen.h>
 #include <ATen/Parallel.h>
 #include <torch/library.h>
@@ -49,8 +47,8 @@ T threshold_in(double threshold) {
   return t;
 }
 
-// How many of the `count` kept boxes starting at `k` overlap the candidate with IoU >
-// threshold (nonzero = some). The arithmetic matches torchvision's kernel operation for
+// Whether any of the `count` kept boxes at these pointers overlaps the candidate with IoU >
+// threshold (nonzero = yes). The arithmetic matches torchvision's kernel operation for
 // operation (kept box first), so decisions agree bit for bit. A fixed count lets the
 // compiler vectorise the loop.
 template <typename T, int count>
@@ -68,19 +66,19 @@ template <typename T, int count>
   return hits;
 }
 
-// Whether any kept box in [begin, end) suppresses the candidate; stops at the first chunk
-// that does. Compiled for AVX2 and for the baseline, picked at load time.
+// Whether any kept box suppresses the candidate; stops at the first chunk that does.
+// Compiled for AVX2 and for the baseline, picked at load time.
 template <typename T>
 __attribute__((target_clones("avx2", "default"))) bool suppressed_by(
-    const BoxArrays<T>& kept, int64_t begin, int64_t end, T cx1, T cy1, T cx2, T cy2, T carea,
-    T threshold) {
+    const BoxArrays<T>& kept, T cx1, T cy1, T cx2, T cy2, T carea, T threshold) {
   constexpr int kChunk = 16;
   const T* x1 = kept.x1.data();
   const T* y1 = kept.y1.data();
   const T* x2 = kept.x2.data();
   const T* y2 = kept.y2.data();
   const T* area = kept.area.data();
-  int64_t k = begin;
+  const int64_t end = kept.size();
+  int64_t k = 0;
   for (; k + kChunk <= end; k += kChunk) {
     if (count_overlapping<T, kChunk>(x1 + k, y1 + k, x2 + k, y2 + k, area + k, cx1, cy1, cx2, cy2,
                                      carea, threshold))
@@ -94,37 +92,19 @@ __attribute__((target_clones("avx2", "default"))) bool suppressed_by(
   return false;
 }
 
-// Greedy NMS over boxes [begin, end) of `sorted` (already in descending score order).
-// Sets is_kept[i] for each kept position i. Blocks of candidates are first checked in
-// parallel against the boxes kept before the block, then resolved in order among themselves.
+// Greedy NMS over boxes [begin, end) of `sorted` (already in descending score order): a box
+// is kept unless a kept box suppresses it. Sets is_kept[i] for each kept position i. The
+// sweep is sequential by nature; batched_nms runs classes in parallel instead.
 template <typename T>
 void greedy_nms(const BoxArrays<T>& sorted, int64_t begin, int64_t end, T threshold,
                 uint8_t* is_kept) {
-  constexpr int64_t kBlock = 256;
-  constexpr int64_t kMinParallelWork = 1 << 16;  // IoU evaluations worth waking threads for
   BoxArrays<T> kept(end - begin);
-  std::vector<uint8_t> suppressed(kBlock);
-  auto candidate_suppressed = [&](int64_t i, int64_t kept_begin, int64_t kept_end) {
-    return suppressed_by(kept, kept_begin, kept_end, sorted.x1[i], sorted.y1[i], sorted.x2[i],
-                         sorted.y2[i], sorted.area[i], threshold);
-  };
-  for (int64_t block = begin; block < end; block += kBlock) {
-    const int64_t block_end = std::min(block + kBlock, end);
-    const int64_t kept_before = kept.size();
-    auto check_against_kept = [&](int64_t first, int64_t last) {
-      for (int64_t i = first; i < last; ++i)
-        suppressed[i - block] = candidate_suppressed(i, 0, kept_before);
-    };
-    if (kept_before * (block_end - block) >= kMinParallelWork) {
-      at::parallel_for(block, block_end, 16, check_against_kept);
-    } else {
-      check_against_kept(block, block_end);
-    }
-    for (int64_t i = block; i < block_end; ++i) {
-      if (suppressed[i - block] || candidate_suppressed(i, kept_before, kept.size())) continue;
-      is_kept[i] = 1;
-      kept.push(sorted.x1[i], sorted.y1[i], sorted.x2[i], sorted.y2[i], sorted.area[i]);
-    }
+  for (int64_t i = begin; i < end; ++i) {
+    if (suppressed_by(kept, sorted.x1[i], sorted.y1[i], sorted.x2[i], sorted.y2[i],
+                      sorted.area[i], threshold))
+      continue;
+    is_kept[i] = 1;
+    kept.push(sorted.x1[i], sorted.y1[i], sorted.x2[i], sorted.y2[i], sorted.area[i]);
   }
 }
 
@@ -183,6 +163,8 @@ at::Tensor nms_cpu(const at::Tensor& boxes, const at::Tensor& scores, double iou
   return to_index_tensor(keep);
 }
 
+constexpr int64_t kMinParallelBoxes = 20000;
+
 // Per-class NMS: one stable sort by (class, descending score), classes in parallel, then the
 // kept boxes listed in descending score order across classes.
 at::Tensor batched_nms_cpu(const at::Tensor& boxes, const at::Tensor& scores,
@@ -208,7 +190,10 @@ at::Tensor batched_nms_cpu(const at::Tensor& boxes, const at::Tensor& scores,
     const scalar_t threshold = threshold_in<scalar_t>(iou_threshold);
     std::vector<uint8_t> is_kept(n, 0);
     const int64_t num_classes = static_cast<int64_t>(class_starts.size()) - 1;
-    at::parallel_for(0, num_classes, 1, [&](int64_t first, int64_t last) {
+    // Below kMinParallelBoxes a second thread costs more than it saves (and on a busy
+    // machine, waiting for it can cost a scheduler time slice).
+    const int64_t grain = n < kMinParallelBoxes ? std::max<int64_t>(num_classes, 1) : 1;
+    at::parallel_for(0, num_classes, grain, [&](int64_t first, int64_t last) {
       for (int64_t c = first; c < last; ++c)
         greedy_nms(sorted, class_starts[c], class_starts[c + 1], threshold, is_kept.data());
     });

@@ -29,6 +29,17 @@ _EXPORTS = {
     "box_iou_rotated": "detops.rotated",
     "nms_rotated": "detops.rotated",
     "sigmoid_focal_loss": "detops.focal_loss",
+    "roi_align": "detops.roi_ops",
+    "roi_pool": "detops.roi_ops",
+    "RoIAlign": "detops.roi_ops",
+    "RoIPool": "detops.roi_ops",
+    "deform_conv2d": "detops.deform_conv",
+    "DeformConv2d": "detops.deform_conv",
+    "ModulatedDeformConv2d": "detops.deform_conv",
+    "DeformConv2dPack": "detops.deform_conv",
+    "ModulatedDeformConv2dPack": "detops.deform_conv",
+    "multi_scale_deformable_attn": "detops.ms_deform_attn",
+    "multi_scale_deformable_attn_pytorch": "detops.ms_deform_attn",
     "info": "detops._info",
 }
 

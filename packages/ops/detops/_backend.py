@@ -44,9 +44,16 @@ def has_kernel(name: str, device_type: str = "cpu") -> bool:
                                                                              key)
 
 
+# Kernels with an ONNX translation (torch.onnx.register_custom_op_symbolic); while exporting
+# to ONNX every other op runs its pure-PyTorch implementation, which exports as plain ONNX.
+ONNX_TRANSLATED: set[str] = set()
+
+
 def use_kernel(name: str, *tensors: torch.Tensor) -> bool:
     """Whether to run the compiled kernel ``name`` on these tensors: it is registered for
-    their device. Tensors on different devices get the fallback, whose torch ops then raise
-    the usual device error."""
+    their device (and, during ONNX export, has an ONNX translation). Tensors on different
+    devices get the fallback, whose torch ops then raise the usual device error."""
+    if torch.onnx.is_in_onnx_export() and name not in ONNX_TRANSLATED:
+        return False
     devices = {t.device.type for t in tensors}
     return len(devices) == 1 and has_kernel(name, devices.pop())

@@ -36,7 +36,7 @@ def check_same_device(**tensors: torch.Tensor) -> None:
 
 def check_same_length(**tensors: torch.Tensor) -> None:
     """Raise ValueError when the named tensors differ in their first dimension."""
-    lengths = {name: t.shape[0] for name, t in tensors.items() if t is not None}
+    lengths = {name: int(t.shape[0]) for name, t in tensors.items() if t is not None}
     if len(set(lengths.values())) > 1:
         listed = ", ".join(f"{name} has {n}" for name, n in lengths.items())
         raise ValueError(f"tensors must have the same number of rows, but {listed}")

@@ -259,7 +259,24 @@ def _nms_match_torch(dets: Tensor, iou_threshold: float) -> tuple[Tensor, Tensor
     return torch.cat(members), torch.tensor(sizes, dtype=torch.int64)
 
 
+def _nms_onnx(g, boxes, scores, iou_threshold):
+    """detops::nms as ONNX NonMaxSuppression (which also suppresses on IoU > threshold)."""
+    from torch.onnx import symbolic_helper
+
+    threshold = symbolic_helper._maybe_get_const(iou_threshold, "f")
+    boxes = symbolic_helper._unsqueeze_helper(g, boxes, [0])
+    scores = symbolic_helper._unsqueeze_helper(g, scores, [0, 1])
+    most = g.op("Constant", value_t=torch.tensor([2**62], dtype=torch.int64))
+    threshold = g.op("Constant", value_t=torch.tensor([threshold], dtype=torch.float32))
+    selected = g.op("NonMaxSuppression", boxes, scores, most, threshold)  # (K, 3): batch, class, box
+    box_column = g.op("Constant", value_t=torch.tensor([2], dtype=torch.int64))
+    return symbolic_helper._squeeze_helper(g, g.op("Gather", selected, box_column, axis_i=1), [1])
+
+
 if _backend.has_op("nms"):
+    torch.onnx.register_custom_op_symbolic("detops::nms", _nms_onnx, 11)
+    _backend.ONNX_TRANSLATED.add("nms")
+
     @torch.library.register_fake("detops::nms")
     def _(boxes, scores, iou_threshold):
         return boxes.new_empty((torch.library.get_ctx().new_dynamic_size(),), dtype=torch.int64)

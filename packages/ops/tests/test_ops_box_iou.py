@@ -180,3 +180,23 @@ def test_box_iou_exports_with_torch_export():
     program = torch.export.export(Overlaps(), (a, b))
     assert "detops.box_overlaps" in str(program.graph)
     torch.testing.assert_close(program.module()(a, b), torchvision.ops.box_iou(a, b))
+
+
+@pytest.mark.filterwarnings("ignore")
+def test_bbox_overlaps_exports_to_onnx_through_the_tensor_expression():
+    import io
+
+    import onnxruntime
+
+    class GIoU(torch.nn.Module):
+        def forward(self, a, b):
+            return detops.bbox_overlaps(a, b, mode="giou")
+
+    a, b = random_boxes(8, seed=23), random_boxes(5, seed=24)
+    buffer = io.BytesIO()
+    torch.onnx.export(GIoU(), (a, b), buffer, dynamo=False, opset_version=17)
+    assert b"detops" not in buffer.getvalue()
+    session = onnxruntime.InferenceSession(buffer.getvalue())
+    names = [i.name for i in session.get_inputs()]
+    (got,) = session.run(None, dict(zip(names, (a.numpy(), b.numpy()))))
+    torch.testing.assert_close(torch.from_numpy(got), torchvision.ops.generalized_box_iou(a, b))

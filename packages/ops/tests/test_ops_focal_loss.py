@@ -143,3 +143,18 @@ def test_focal_loss_kernel_rejects_out_of_range_targets():
     with pytest.raises(RuntimeError, match=r"target\[1\] = 9 is outside 0..7"):
         torch.ops.detops.sigmoid_focal_loss_forward(torch.randn(2, 7), torch.tensor([0, 9]),
                                                     None, 2.0, 0.25)
+
+
+def test_focal_loss_exports_with_torch_export():
+    if not _backend.COMPILED:
+        pytest.skip("kernels not compiled")
+
+    class Loss(torch.nn.Module):
+        def forward(self, logits, target):
+            return detops.sigmoid_focal_loss(logits, target, reduction="sum")
+
+    logits, target = logits_and_targets(n=8, seed=7)
+    program = torch.export.export(Loss(), (logits, target))
+    assert "detops.sigmoid_focal_loss_forward" in str(program.graph)
+    torch.testing.assert_close(program.module()(logits, target),
+                               py_sigmoid_focal_loss(logits, target).sum())

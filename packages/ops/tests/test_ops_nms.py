@@ -487,3 +487,28 @@ def test_matrix_nms_filter_and_limits():
     assert torch.equal(keep, all_keep[all_scores >= 0.3][:3])
     nothing = detops.matrix_nms(masks, labels, scores, filter_thr=2.0)
     assert [t.shape[0] for t in nothing] == [0, 0, 0, 0] and nothing[2].shape == (0, 8, 8)
+
+
+@pytest.mark.filterwarnings("ignore")
+def test_nms_exports_to_onnx_as_non_max_suppression():
+    if not _backend.COMPILED:
+        pytest.skip("kernels not compiled")
+    import io
+
+    import numpy as np
+    import onnxruntime
+
+    class KeepBoxes(torch.nn.Module):
+        def forward(self, boxes, scores):
+            return detops.nms(boxes, scores, 0.5)
+
+    boxes, scores = random_boxes(300, seed=8)
+    buffer = io.BytesIO()
+    torch.onnx.export(KeepBoxes(), (boxes, scores), buffer, dynamo=False, opset_version=17,
+                      input_names=["boxes", "scores"],
+                      dynamic_axes={"boxes": {0: "n"}, "scores": {0: "n"}})
+    assert b"NonMaxSuppression" in buffer.getvalue()
+    session = onnxruntime.InferenceSession(buffer.getvalue())
+    for n in (300, 40):  # another size than the one traced
+        (keep,) = session.run(None, {"boxes": boxes[:n].numpy(), "scores": scores[:n].numpy()})
+        assert np.array_equal(keep, torchvision.ops.nms(boxes[:n], scores[:n], 0.5).numpy())
