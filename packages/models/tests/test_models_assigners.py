@@ -184,6 +184,19 @@ def test_atss_assigner_empty_priors_matches_mmdet(mmdet):
     _assert_same(ours.assign(preds, [0], gts), ref.assign(_mm_instances(preds), [0], _mm_instances(gts)))
 
 
+@pytest.mark.peer
+@pytest.mark.parametrize("cfg", [MAX_IOU_CASES[2], dict(type="TaskAlignedAssigner", topk=13),
+                                 dict(type="SimOTAAssigner")])
+def test_assigners_with_no_priors_match_mmdet(mmdet, cfg):
+    ours, ref = _build_both(cfg)
+    preds = InstanceData(priors=torch.zeros(0, 4), scores=torch.zeros(0, 4), bboxes=torch.zeros(0, 4))
+    gts = _gts(3, seed=2)
+    ignore = InstanceData(bboxes=_gts(1, seed=3).bboxes)
+    a = ours.assign(preds, gts, ignore)
+    _assert_same(a, ref.assign(_mm_instances(preds), _mm_instances(gts), _mm_instances(ignore)))
+    assert a.gt_inds.shape == (0,) and a.num_gts == 3
+
+
 def _dense_predictions(priors, seed, num_classes=4, point_priors=False):
     """Scores (probabilities) and decoded boxes near the priors."""
     g = torch.Generator().manual_seed(seed)
