@@ -72,6 +72,7 @@ class YOLOLoadAnnotations(LoadAnnotations):
 
     Required Keys: instances, ori_shape or height/width (with ``with_mask``), seg_map_path
     (with ``with_seg``)
+    Modified Keys: instances (without the ignored objects)
     Added Keys: gt_bboxes, gt_bboxes_labels, gt_ignore_flags, gt_masks, gt_seg_map
 
     Args:
