@@ -13,12 +13,13 @@
 #include <torch/library.h>
 
 #include <algorithm>
-#include <cmath>
 #include <cstdint>
 #include <limits>
 #include <optional>
 #include <tuple>
 #include <vector>
+
+#include "deform_conv.h"
 
 namespace detops {
 namespace {
@@ -34,47 +35,13 @@ struct ConvGeometry {
   int64_t channels_per_offset_group() const { return in_channels / offset_groups; }
 };
 
-// One bilinear sample: corners (y0, x0), (y0, x1), (y1, x0), (y1, x1).
-template <typename T>
-struct DeformSample {
-  int32_t pos[4];   // flat positions h * W + w; 0 for corners outside the map
-  T weight[4];      // bilinear weight times mask; 0 for corners outside the map
-  T ly, lx;         // fractional parts of y and x, for the offset gradient
-  T mask;
-  uint8_t inside;   // bit i set when corner i lies on the map
-
-  T read(const T* plane) const {
-    return weight[0] * plane[pos[0]] + weight[1] * plane[pos[1]] + weight[2] * plane[pos[2]] +
-           weight[3] * plane[pos[3]];
-  }
-  T corner(const T* plane, int i) const { return (inside >> i) & 1 ? plane[pos[i]] : T(0); }
-};
-
-template <typename T>
-DeformSample<T> deform_sample(T y, T x, T mask, int64_t height, int64_t width) {
-  DeformSample<T> s{{0, 0, 0, 0}, {T(0), T(0), T(0), T(0)}, T(0), T(0), mask, 0};
-  if (y <= T(-1) || y >= static_cast<T>(height) || x <= T(-1) || x >= static_cast<T>(width))
-    return s;
-  const T y_floor = std::floor(y), x_floor = std::floor(x);
-  const int64_t y0 = static_cast<int64_t>(y_floor), x0 = static_cast<int64_t>(x_floor);
-  s.ly = y - y_floor;
-  s.lx = x - x_floor;
-  const T wy[2] = {T(1) - s.ly, s.ly}, wx[2] = {T(1) - s.lx, s.lx};
-  for (int i = 0; i < 4; ++i) {
-    const int64_t yy = y0 + i / 2, xx = x0 + i % 2;
-    if (yy < 0 || yy >= height || xx < 0 || xx >= width) continue;
-    s.inside |= static_cast<uint8_t>(1 << i);
-    s.pos[i] = static_cast<int32_t>(yy * width + xx);
-    s.weight[i] = wy[i / 2] * wx[i % 2] * mask;
-  }
-  return s;
-}
-
 // plan[(g * K + k) * P + pixel] for one image.
 template <typename T>
 void build_plan(const ConvGeometry& cg, const T* offset, const T* mask,
                 std::vector<DeformSample<T>>& plan) {
   const int64_t K = cg.taps(), P = cg.pixels();
+  const DeformConvGrid grid{cg.out_w, cg.stride_h, cg.stride_w, cg.pad_h, cg.pad_w,
+                            cg.dilation_h, cg.dilation_w};
   plan.resize(cg.offset_groups * K * P);
   at::parallel_for(0, cg.offset_groups * K, 1, [&](int64_t begin, int64_t end) {
     for (int64_t gk = begin; gk < end; ++gk) {
@@ -82,12 +49,10 @@ void build_plan(const ConvGeometry& cg, const T* offset, const T* mask,
       const T* dy = offset + (g * 2 * K + 2 * k) * P;
       const T* dx = dy + P;
       const T* m = mask ? mask + (g * K + k) * P : nullptr;
-      for (int64_t p = 0; p < P; ++p) {
-        const int64_t oy = p / cg.out_w, ox = p % cg.out_w;
-        const T y = static_cast<T>(oy * cg.stride_h - cg.pad_h + i * cg.dilation_h) + dy[p];
-        const T x = static_cast<T>(ox * cg.stride_w - cg.pad_w + j * cg.dilation_w) + dx[p];
-        plan[gk * P + p] = deform_sample(y, x, m ? m[p] : T(1), cg.height, cg.width);
-      }
+      for (int64_t p = 0; p < P; ++p)
+        plan[gk * P + p] = deform_sample(static_cast<T>(grid.base_y(p, i)) + dy[p],
+                                         static_cast<T>(grid.base_x(p, j)) + dx[p],
+                                         m ? m[p] : T(1), cg.height, cg.width);
     }
   });
 }
@@ -146,15 +111,11 @@ void offset_mask_gradients(const ConvGeometry& cg, const T* image, const T* grad
         const T* plane = image + c * plane_size;
         const T* row = grad_columns + (c * K + k) * P;
         for (int64_t p = p_begin; p < p_end; ++p) {
-          const DeformSample<T>& s = samples[p];
-          if (!s.inside) continue;
-          const T v0 = s.corner(plane, 0), v1 = s.corner(plane, 1), v2 = s.corner(plane, 2),
-                  v3 = s.corner(plane, 3);
-          const T hy = T(1) - s.ly, hx = T(1) - s.lx;
-          const T g_row = row[p];
-          gy[p] += g_row * s.mask * (hx * (v2 - v0) + s.lx * (v3 - v1));
-          gx[p] += g_row * s.mask * (hy * (v1 - v0) + s.ly * (v3 - v2));
-          if (gm) gm[p] += g_row * (hy * (hx * v0 + s.lx * v1) + s.ly * (hx * v2 + s.lx * v3));
+          if (!samples[p].inside) continue;
+          const auto d = deform_sample_grad(samples[p], plane, row[p]);
+          gy[p] += d.dy;
+          gx[p] += d.dx;
+          if (gm) gm[p] += d.dmask;
         }
       }
       first += p_end - p_begin;

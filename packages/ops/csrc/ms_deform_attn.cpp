@@ -2,16 +2,18 @@
 //   out[b, q, h, :] = sum over levels l and points p of
 //       attention_weights[b, q, h, l, p] * bilinear(value level l, head h, at sampling_locations[b, q, h, l, p])
 // where a location (x, y) in [0, 1] maps to pixel (x * W_l - 0.5, y * H_l - 0.5) and pixels
-// outside the map read zero (grid_sample with align_corners=False and zero padding).
+// outside the map read zero (grid_sample with align_corners=False and zero padding; see
+// ms_deform_attn.h).
 // Value rows are (channels,) vectors, so every sample is a handful of contiguous vector updates.
 #include <ATen/ATen.h>
 #include <ATen/Parallel.h>
 #include <torch/library.h>
 
-#include <cmath>
 #include <cstdint>
 #include <tuple>
 #include <vector>
+
+#include "ms_deform_attn.h"
 
 namespace detops {
 namespace {
@@ -20,37 +22,6 @@ struct AttnGeometry {
   int64_t batch, num_keys, heads, channels, queries, levels, points;
   std::vector<int64_t> level_h, level_w, level_start;
 };
-
-// A sample's four corners: key indices inside the level (or -1 outside the map) and weights.
-template <typename T>
-struct CornerSample {
-  int64_t key[4] = {-1, -1, -1, -1};
-  T weight[4] = {0, 0, 0, 0};
-  T ly = 0, lx = 0;
-  bool any = false;  // false when the sample lies entirely outside the map
-};
-
-template <typename T>
-CornerSample<T> corner_sample(T loc_x, T loc_y, int64_t height, int64_t width, int64_t start) {
-  CornerSample<T> s;
-  const T y = loc_y * static_cast<T>(height) - T(0.5);
-  const T x = loc_x * static_cast<T>(width) - T(0.5);
-  if (!(y > T(-1) && x > T(-1) && y < static_cast<T>(height) && x < static_cast<T>(width)))
-    return s;
-  const T y_floor = std::floor(y), x_floor = std::floor(x);
-  const int64_t y0 = static_cast<int64_t>(y_floor), x0 = static_cast<int64_t>(x_floor);
-  s.ly = y - y_floor;
-  s.lx = x - x_floor;
-  s.any = true;
-  const T wy[2] = {T(1) - s.ly, s.ly}, wx[2] = {T(1) - s.lx, s.lx};
-  for (int i = 0; i < 4; ++i) {
-    const int64_t yy = y0 + i / 2, xx = x0 + i % 2;
-    if (yy < 0 || yy >= height || xx < 0 || xx >= width) continue;
-    s.key[i] = start + yy * width + xx;
-    s.weight[i] = wy[i / 2] * wx[i % 2];
-  }
-  return s;
-}
 
 // Parallel over (batch, query): each output row is written by one thread.
 template <typename T>
@@ -71,7 +42,7 @@ void forward_kernel(const AttnGeometry& ag, const at::Tensor& value, const at::T
         for (int64_t l = 0; l < ag.levels; ++l)
           for (int64_t p = 0; p < ag.points; ++p) {
             const int64_t i = first + l * ag.points + p;
-            const auto s = corner_sample(loc[2 * i], loc[2 * i + 1], ag.level_h[l], ag.level_w[l],
+            const auto s = attn_sample(loc[2 * i], loc[2 * i + 1], ag.level_h[l], ag.level_w[l],
                                          ag.level_start[l]);
             for (int corner = 0; corner < 4; ++corner) {
               if (s.key[corner] < 0) continue;
@@ -111,12 +82,9 @@ void backward_kernel(const AttnGeometry& ag, const at::Tensor& grad_output,
         for (int64_t l = 0; l < ag.levels; ++l)
           for (int64_t p = 0; p < ag.points; ++p) {
             const int64_t i = (bqh * ag.levels + l) * ag.points + p;
-            const auto s = corner_sample(loc[2 * i], loc[2 * i + 1], ag.level_h[l], ag.level_w[l],
+            const auto s = attn_sample(loc[2 * i], loc[2 * i + 1], ag.level_h[l], ag.level_w[l],
                                          ag.level_start[l]);
             if (!s.any) continue;
-            // d(sample)/dy and d(sample)/dx per corner; corners off the map read zero
-            const T hy = T(1) - s.ly, hx = T(1) - s.lx;
-            const T dy[4] = {-hx, -s.lx, hx, s.lx}, dx[4] = {-hy, hy, -s.ly, s.ly};
             T grad_attn = 0, grad_y = 0, grad_x = 0;
             for (int corner = 0; corner < 4; ++corner) {
               if (s.key[corner] < 0) continue;
@@ -129,8 +97,8 @@ void backward_kernel(const AttnGeometry& ag, const at::Tensor& grad_output,
                 grad_row[c] += w * g[c];
               }
               grad_attn += s.weight[corner] * dot;
-              grad_y += dy[corner] * dot;
-              grad_x += dx[corner] * dot;
+              grad_y += s.weight_dy(corner) * dot;
+              grad_x += s.weight_dx(corner) * dot;
             }
             g_attn[i] = grad_attn;
             g_loc[2 * i] = attn[i] * grad_x * static_cast<T>(ag.level_w[l]);

@@ -12,43 +12,14 @@
 #include <torch/library.h>
 
 #include <algorithm>
-#include <cmath>
 #include <cstdint>
 #include <limits>
 #include <vector>
 
+#include "roi_align.h"
+
 namespace detops {
 namespace {
-
-// Guards against absurd RoIs (e.g. unscaled coordinates of 1e9) before allocating their samples.
-constexpr int64_t kMaxSamplesPerBin = int64_t(1) << 20;
-
-// Linear interpolation along one axis: the two neighbouring indices and their weights.
-// Positions outside the map get zero weights at index 0, so reading them is always safe.
-template <typename T>
-struct AxisSample {
-  int64_t low = 0, high = 0;
-  T w_low = 0, w_high = 0;
-};
-
-// torchvision's rule: positions more than one pixel outside the map read 0; positions in the
-// border band are clamped onto the edge pixels.
-template <typename T>
-AxisSample<T> axis_sample(T v, int64_t size) {
-  AxisSample<T> s;
-  if (v < T(-1) || v > static_cast<T>(size)) return s;
-  v = std::max(v, T(0));
-  s.low = static_cast<int64_t>(v);
-  if (s.low >= size - 1) {
-    s.low = s.high = size - 1;
-    v = static_cast<T>(s.low);
-  } else {
-    s.high = s.low + 1;
-  }
-  s.w_high = v - static_cast<T>(s.low);
-  s.w_low = T(1) - s.w_high;
-  return s;
-}
 
 struct RoiAlignParams {
   double spatial_scale;
@@ -62,46 +33,31 @@ struct RoiAlignParams {
 template <typename T>
 struct RoiSamples {
   int64_t batch_index = 0, grid_h = 0, grid_w = 0;
-  std::vector<AxisSample<T>> rows, cols;
+  std::vector<RoiAxisSample<T>> rows, cols;
 
   int64_t per_bin() const { return grid_h * grid_w; }
 };
 
 template <typename T>
 RoiSamples<T> roi_samples(const T* roi, const RoiAlignParams& p, int64_t height, int64_t width) {
-  const T scale = static_cast<T>(p.spatial_scale);
-  const T offset = p.aligned ? T(0.5) : T(0);
+  const auto box = roi_align_box<T>(roi, static_cast<T>(p.spatial_scale), p.pooled_h, p.pooled_w,
+                                    p.sampling_ratio, p.aligned);
+  TORCH_CHECK(box.samples_per_bin() <= kRoiAlignMaxSamplesPerBin, "detops.roi_align: a RoI of ",
+              box.bin_h * p.pooled_h, " x ", box.bin_w * p.pooled_w,
+              " feature-map pixels would take over ", kRoiAlignMaxSamplesPerBin,
+              " samples per bin; check the RoI coordinates and spatial_scale");
   RoiSamples<T> s;
   s.batch_index = static_cast<int64_t>(roi[0]);
-  const T start_w = roi[1] * scale - offset, start_h = roi[2] * scale - offset;
-  T roi_w = roi[3] * scale - offset - start_w, roi_h = roi[4] * scale - offset - start_h;
-  if (!p.aligned) {  // legacy behaviour: malformed RoIs are forced to be at least 1x1
-    roi_w = std::max(roi_w, T(1));
-    roi_h = std::max(roi_h, T(1));
-  }
-  const T bin_h = roi_h / static_cast<T>(p.pooled_h), bin_w = roi_w / static_cast<T>(p.pooled_w);
-  // adaptive grid: ceil(bin size) samples, none for an inverted RoI; capped before the integer
-  // cast, and the check below rejects RoIs that reach the cap
-  const auto adaptive = [](T bin) {
-    return static_cast<int64_t>(std::ceil(std::clamp<T>(bin, T(0), T(kMaxSamplesPerBin + 1))));
-  };
-  s.grid_h = p.sampling_ratio > 0 ? p.sampling_ratio : adaptive(bin_h);
-  s.grid_w = p.sampling_ratio > 0 ? p.sampling_ratio : adaptive(bin_w);
-  TORCH_CHECK(s.grid_h * s.grid_w <= kMaxSamplesPerBin, "detops.roi_align: a RoI of ", roi_h, " x ",
-              roi_w, " feature-map pixels would take over ", kMaxSamplesPerBin,
-              " samples per bin; check the RoI coordinates and spatial_scale");
+  s.grid_h = box.grid_h;
+  s.grid_w = box.grid_w;
   s.rows.resize(p.pooled_h * s.grid_h);
   s.cols.resize(p.pooled_w * s.grid_w);
   for (int64_t ph = 0; ph < p.pooled_h; ++ph)
     for (int64_t iy = 0; iy < s.grid_h; ++iy)
-      s.rows[ph * s.grid_h + iy] = axis_sample(
-          start_h + ph * bin_h + (static_cast<T>(iy) + T(0.5)) * bin_h / static_cast<T>(s.grid_h),
-          height);
+      s.rows[ph * s.grid_h + iy] = roi_axis_sample(box.row(ph, iy), height);
   for (int64_t pw = 0; pw < p.pooled_w; ++pw)
     for (int64_t ix = 0; ix < s.grid_w; ++ix)
-      s.cols[pw * s.grid_w + ix] = axis_sample(
-          start_w + pw * bin_w + (static_cast<T>(ix) + T(0.5)) * bin_w / static_cast<T>(s.grid_w),
-          width);
+      s.cols[pw * s.grid_w + ix] = roi_axis_sample(box.col(pw, ix), width);
   return s;
 }
 
@@ -117,16 +73,8 @@ std::vector<RoiSamples<T>> all_roi_samples(const at::Tensor& rois, const RoiAlig
 }
 
 template <typename T>
-T bilinear(const T* plane, int64_t width, const AxisSample<T>& y, const AxisSample<T>& x) {
-  const T* row_low = plane + y.low * width;
-  const T* row_high = plane + y.high * width;
-  return (y.w_low * x.w_low) * row_low[x.low] + (y.w_low * x.w_high) * row_low[x.high] +
-         (y.w_high * x.w_low) * row_high[x.low] + (y.w_high * x.w_high) * row_high[x.high];
-}
-
-template <typename T>
-void scatter_bilinear(T* plane, int64_t width, const AxisSample<T>& y, const AxisSample<T>& x,
-                      T grad) {
+void scatter_bilinear(T* plane, int64_t width, const RoiAxisSample<T>& y,
+                      const RoiAxisSample<T>& x, T grad) {
   T* row_low = plane + y.low * width;
   T* row_high = plane + y.high * width;
   row_low[x.low] += (y.w_low * x.w_low) * grad;
@@ -148,7 +96,7 @@ void pool_roi(const RoiSamples<T>& s, const RoiAlignParams& p, const T* plane, i
       for (int64_t iy = 0; iy < s.grid_h; ++iy) {
         const auto& y = s.rows[ph * s.grid_h + iy];
         for (int64_t ix = 0; ix < s.grid_w; ++ix) {
-          const T v = bilinear(plane, width, y, s.cols[pw * s.grid_w + ix]);
+          const T v = roi_bilinear(plane, width, y, s.cols[pw * s.grid_w + ix]);
           if (!p.max_pool) {
             sum += v;
           } else if (v > max_value) {

@@ -1,16 +1,18 @@
 // RoI Pool (Fast R-CNN) on the CPU: the RoI is snapped to whole feature-map pixels, split into
-// pooled_h x pooled_w bins, and each bin keeps its maximum (torchvision.ops.roi_pool). The bin
-// edges of a RoI are separable (rows depend on ph, columns on pw), so they are computed once
-// per RoI; threads then walk all RoIs one channel at a time, keeping that plane in cache.
+// pooled_h x pooled_w bins (roi_pool.h), and each bin keeps its maximum
+// (torchvision.ops.roi_pool). The bin edges of a RoI are separable (rows depend on ph,
+// columns on pw), so they are computed once per RoI; threads then walk all RoIs one channel
+// at a time, keeping that plane in cache.
 #include <ATen/ATen.h>
 #include <ATen/Parallel.h>
 #include <torch/library.h>
 
 #include <algorithm>
-#include <cmath>
 #include <cstdint>
 #include <limits>
 #include <vector>
+
+#include "roi_pool.h"
 
 namespace detops {
 namespace {
@@ -26,25 +28,18 @@ RoiBins roi_bins(const T* roi, T spatial_scale, int64_t pooled_h, int64_t pooled
                  int64_t height, int64_t width) {
   RoiBins bins;
   bins.batch_index = static_cast<int64_t>(roi[0]);
-  // coordinates far outside any feature map are clipped first so the integer casts stay defined
-  const auto snap = [&](T v) {
-    return static_cast<int64_t>(std::round(std::clamp<T>(v * spatial_scale, T(-1e9), T(1e9))));
-  };
-  const int64_t start_w = snap(roi[1]), start_h = snap(roi[2]);
-  const int64_t end_w = snap(roi[3]), end_h = snap(roi[4]);
-  // malformed RoIs are forced to be at least one pixel
-  const auto split = [](int64_t start, int64_t end, int64_t pooled, int64_t size,
-                        std::vector<int64_t>& lo, std::vector<int64_t>& hi) {
-    const T bin = static_cast<T>(std::max<int64_t>(end - start + 1, 1)) / static_cast<T>(pooled);
-    lo.resize(pooled);
-    hi.resize(pooled);
-    for (int64_t i = 0; i < pooled; ++i) {
-      lo[i] = std::clamp<int64_t>(static_cast<int64_t>(std::floor(i * bin)) + start, 0, size);
-      hi[i] = std::clamp<int64_t>(static_cast<int64_t>(std::ceil((i + 1) * bin)) + start, 0, size);
-    }
-  };
-  split(start_h, end_h, pooled_h, height, bins.row_start, bins.row_end);
-  split(start_w, end_w, pooled_w, width, bins.col_start, bins.col_end);
+  const int64_t start_w = roi_pool_snap(roi[1], spatial_scale);
+  const int64_t start_h = roi_pool_snap(roi[2], spatial_scale);
+  const int64_t end_w = roi_pool_snap(roi[3], spatial_scale);
+  const int64_t end_h = roi_pool_snap(roi[4], spatial_scale);
+  bins.row_start.resize(pooled_h);
+  bins.row_end.resize(pooled_h);
+  bins.col_start.resize(pooled_w);
+  bins.col_end.resize(pooled_w);
+  for (int64_t i = 0; i < pooled_h; ++i)
+    roi_pool_bin<T>(start_h, end_h, i, pooled_h, height, bins.row_start[i], bins.row_end[i]);
+  for (int64_t i = 0; i < pooled_w; ++i)
+    roi_pool_bin<T>(start_w, end_w, i, pooled_w, width, bins.col_start[i], bins.col_end[i]);
   return bins;
 }
 
