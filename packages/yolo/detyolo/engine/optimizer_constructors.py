@@ -29,6 +29,10 @@ logger = logging.getLogger(__name__)
 
 PARAMWISE_OPTIONS = ("base_total_batch_size",)
 
+#: every torch.nn normalisation layer (BatchNorm*, SyncBatchNorm, InstanceNorm*, GroupNorm,
+#: LayerNorm, RMSNorm, ...), whose weights get no decay: Ultralytics' rule
+NORM_TYPES = tuple(cls for name, cls in vars(nn).items() if "Norm" in name and isinstance(cls, type))
+
 
 def scaled_weight_decay(weight_decay: float, total_batch_size: int,
                         base_total_batch_size: int = 64) -> float:
@@ -93,9 +97,8 @@ class YOLOv5OptimizerConstructor:
         """[decayed weights, no-decay weights, biases] of ``model``, each parameter once."""
         decayed, undecayed, biases = [], [], []
         seen: set[int] = set()
-        no_decay_norms = nn.modules.batchnorm._NormBase, nn.GroupNorm, nn.LayerNorm
         for module in unwrap_model(model).modules():
-            no_decay = (isinstance(module, no_decay_norms)
+            no_decay = (isinstance(module, NORM_TYPES)
                         or type(module).__name__ in self.no_decay_module_types)
             for name, param in module.named_parameters(recurse=False):
                 if id(param) in seen:
