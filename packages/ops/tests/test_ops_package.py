@@ -41,6 +41,16 @@ def test_info_reports_the_compiled_cpu_kernels():
         assert {served["cuda"] for served in report.values()} == {"n/a"}
 
 
+def test_submodules_resolve_as_attributes():
+    result = run_python("""
+        import detops
+        print(detops._backend.COMPILED in (True, False), callable(detops.nms),
+              detops.suppression.nms is detops.nms)
+    """)
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.strip() == "True True True"
+
+
 def test_unknown_attribute_raises_attribute_error():
     with pytest.raises(AttributeError, match="module 'detops' has no attribute 'roi_alin'"):
         detops.roi_alin  # noqa: B018
