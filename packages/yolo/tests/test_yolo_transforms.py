@@ -296,6 +296,7 @@ class _Records:
         self.records = [_sample(h=h, w=w, seed=i, boxes=[(5 + i, 5, 25 + i, 30)]) for i in range(count)]
         for i, record in enumerate(self.records):
             record["gt_bboxes_labels"] = np.array([i])
+            record["instances"] = [{"bbox": [5 + i, 5, 25 + i, 30], "bbox_label": i}]  # the raw record
 
     def __len__(self):
         return len(self.records)
@@ -343,6 +344,11 @@ def test_mosaic_probability_cache_and_errors():
     assert shapes[:4] == [(60, 80, 3)] * 4 and shapes[4:] == [(120, 160, 3)] * 3
     assert len(cached.results_cache) == 5
     assert cached.results_cache[0]["sample_idx"] == 2  # FIFO: samples 0 and 1 left first
+    assert "instances" not in cached.results_cache[0] and "img" in cached.results_cache[0]
+    # with a dataset at hand, the samples that find the cache too small draw from the dataset
+    warm = YOLOMosaic(img_scale=(80, 60), use_cached=True)
+    out = warm({**dataset.get_data_info(0), "dataset": dataset})
+    assert out["img"].shape == (120, 160, 3) and out["dataset"] is dataset
 
 
 def test_mosaic9_places_the_centre_image_and_crops_a_window():

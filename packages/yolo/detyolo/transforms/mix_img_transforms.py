@@ -19,6 +19,7 @@ import numpy as np
 from detcore.structures.bbox import autocast_box_type
 from detdatasets.io import imresize
 from detdatasets.transforms.base import (
+    INSTANCE_KEYS,
     BaseTransform,
     check_image,
     concat_instances,
@@ -32,6 +33,8 @@ from detdatasets.transforms.mix import MixUp, Mosaic
 
 #: the per-object keys a mixed-in image contributes besides its boxes
 OBJECT_KEYS = ("gt_bboxes_labels", "gt_ignore_flags", "gt_instances_ids")
+#: what the cache keeps of a sample: the image and its objects
+CACHED_KEYS = ("img", "img_shape", "ori_shape", "sample_idx", *INSTANCE_KEYS)
 
 
 class BaseMixImageTransform(BaseTransform):
@@ -43,9 +46,12 @@ class BaseMixImageTransform(BaseTransform):
     :meth:`get_indexes` positions, each run through ``pre_transform``; a pre-transform
     returning None makes it draw again, up to ``max_refetch`` times.
 
-    The cache holds deep copies of the last samples seen (at most ``max_cached_images``;
-    when full, a random one, or the oldest without ``random_pop``, is dropped); while it
-    holds 4 or fewer, samples pass unchanged.
+    The cache holds copies of the image and objects of the last samples seen (at most
+    ``max_cached_images``;
+    when full, a random one, or the oldest without ``random_pop``, is dropped). While it
+    holds 4 or fewer, the other samples come from the dataset, or without one the sample
+    passes unchanged (MMYOLO passes it unchanged either way, which breaks a following
+    YOLOv5RandomAffine that crops the mosaic canvas).
     """
 
     #: how many other samples :meth:`mix_img_transform` needs
@@ -86,9 +92,10 @@ class BaseMixImageTransform(BaseTransform):
         dataset = results.pop("dataset", None)
         if self.use_cached:
             self._remember(results)
-            if len(self.results_cache) <= 4:
-                return self._with_dataset(results, dataset)
+        if self.use_cached and len(self.results_cache) > 4:
             results["mix_results"] = self._fetch(self.results_cache, dataset)
+        elif self.use_cached and dataset is None:
+            return results  # MMYOLO's warm-up of the cache: the first samples pass unchanged
         elif "mix_results" not in results:
             if dataset is None:
                 raise KeyError(f"{type(self).__name__} needs results['dataset'] to draw other "
@@ -106,7 +113,10 @@ class BaseMixImageTransform(BaseTransform):
         return results
 
     def _remember(self, results: dict) -> None:
-        self.results_cache.append(copy.deepcopy(results))
+        # only what mixing reads: deep-copying the raw annotation records (polygon lists)
+        # would cost more than the whole mosaic
+        self.results_cache.append(copy.deepcopy({key: results[key] for key in CACHED_KEYS
+                                                 if key in results}))
         if len(self.results_cache) > self.max_cached_images:
             index = np.random.randint(0, len(self.results_cache)) if self.random_pop else 0
             self.results_cache.pop(index)
