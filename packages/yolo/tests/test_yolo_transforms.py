@@ -518,6 +518,13 @@ def test_yolov5_coco_dataset_sorts_for_batch_shapes_and_letterboxes_to_them(tmp_
     assert dataset.serialize_data and dataset.data_bytes is not None
     assert dataset[0]["img"].shape == (64, 96, 3) and dataset[4]["img"].shape == (96, 64, 3)
     assert "dataset" not in dataset[0]
+    # detdatasets' PackDetInputs carries pad_param (MMYOLO's PackDetInputs adds nothing else used here)
+    from detdatasets.transforms import PackDetInputs
+
+    dataset.pipeline.transforms.append(PackDetInputs(meta_keys=("img_id", "scale_factor", "pad_param")))
+    sample = dataset[1]["data_samples"]
+    assert sample.pad_param.tolist() == [12, 12, 8, 8]  # 40 x 80 in a 64 x 96 batch shape
+    assert sample.scale_factor == (1.0, 1.0)
 
 
 def test_yolov5_coco_dataset_hands_itself_to_the_training_pipeline(tmp_path):

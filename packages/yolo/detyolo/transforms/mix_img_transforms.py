@@ -47,11 +47,10 @@ class BaseMixImageTransform(BaseTransform):
     returning None makes it draw again, up to ``max_refetch`` times.
 
     The cache holds copies of the image and objects of the last samples seen (at most
-    ``max_cached_images``;
-    when full, a random one, or the oldest without ``random_pop``, is dropped). While it
-    holds 4 or fewer, the other samples come from the dataset, or without one the sample
-    passes unchanged (MMYOLO passes it unchanged either way, which breaks a following
-    YOLOv5RandomAffine that crops the mosaic canvas).
+    ``max_cached_images``; when full, a random one, or the oldest without ``random_pop``,
+    is dropped). While it holds 4 or fewer, the other samples come from the dataset, or
+    without one the sample passes unchanged (MMYOLO passes it unchanged either way, which
+    breaks a following YOLOv5RandomAffine that crops the mosaic canvas).
     """
 
     #: how many other samples :meth:`mix_img_transform` needs
@@ -93,15 +92,17 @@ class BaseMixImageTransform(BaseTransform):
         if self.use_cached:
             self._remember(results)
         if self.use_cached and len(self.results_cache) > 4:
-            results["mix_results"] = self._fetch(self.results_cache, dataset)
-        elif self.use_cached and dataset is None:
+            results["mix_results"] = self._fetch(self.results_cache)
+        elif "mix_results" in results:
+            pass  # given by MultiImageMixDataset
+        elif dataset is not None:
+            results["mix_results"] = self._fetch(dataset)
+        elif self.use_cached:
             return results  # MMYOLO's warm-up of the cache: the first samples pass unchanged
-        elif "mix_results" not in results:
-            if dataset is None:
-                raise KeyError(f"{type(self).__name__} needs results['dataset'] to draw other "
-                               f"images from: use a dataset that passes itself to the pipeline "
-                               f"(YOLOv5CocoDataset), MultiImageMixDataset, or use_cached=True")
-            results["mix_results"] = self._fetch(dataset, dataset)
+        else:
+            raise KeyError(f"{type(self).__name__} needs results['dataset'] to draw other "
+                           f"images from: use a dataset that passes itself to the pipeline "
+                           f"(YOLOv5CocoDataset), MultiImageMixDataset, or use_cached=True")
         results = self.mix_img_transform(results)
         results.pop("mix_results", None)
         return self._with_dataset(results, dataset)
@@ -121,14 +122,14 @@ class BaseMixImageTransform(BaseTransform):
             index = np.random.randint(0, len(self.results_cache)) if self.random_pop else 0
             self.results_cache.pop(index)
 
-    def _fetch(self, source, dataset) -> list[dict]:
-        """Deep copies of ``num_mixed`` samples of ``source`` (the cache, or the dataset's
-        records run through ``pre_transform``)."""
+    def _fetch(self, source) -> list[dict]:
+        """``num_mixed`` samples of ``source``: copies from the cache, or dataset records run
+        through ``pre_transform``."""
         for _ in range(self.max_refetch):
             indexes = self.get_indexes(source)
             if source is self.results_cache:
                 return [copy.deepcopy(source[i]) for i in indexes]
-            mixed = [self._prepare(dataset.get_data_info(i), dataset) for i in indexes]
+            mixed = [self._prepare(source.get_data_info(i), source) for i in indexes]
             if all(m is not None for m in mixed):
                 return mixed
         raise RuntimeError(f"{type(self).__name__}: pre_transform returned None for the images "
