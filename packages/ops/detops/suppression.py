@@ -64,7 +64,8 @@ def batched_nms(boxes: Tensor, scores: Tensor, idxs: Tensor, iou_threshold: floa
         return torch.ops.detops.batched_nms(boxes, scores, idxs, float(iou_threshold))
     if boxes.shape[0] == 0:
         return torch.empty(0, dtype=torch.int64, device=boxes.device)
-    if boxes.shape[0] > PER_CLASS_LOOP_ABOVE.get(boxes.device.type, 1000):
+    per_class = boxes.shape[0] > PER_CLASS_LOOP_ABOVE.get(boxes.device.type, 1000)
+    if per_class and not torch.jit.is_tracing():  # a traced graph keeps the loop-free form
         return _batched_nms_per_class(boxes, scores, idxs, float(iou_threshold))
     return _batched_nms_shifted(boxes, scores, idxs, float(iou_threshold))
 

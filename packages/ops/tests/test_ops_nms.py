@@ -490,7 +490,7 @@ def test_matrix_nms_filter_and_limits():
 
 
 @pytest.mark.filterwarnings("ignore")
-def test_nms_exports_to_onnx_as_non_max_suppression():
+def test_nms_and_batched_nms_export_to_onnx_as_non_max_suppression():
     if not _backend.COMPILED:
         pytest.skip("kernels not compiled")
     import io
@@ -499,16 +499,21 @@ def test_nms_exports_to_onnx_as_non_max_suppression():
     import onnxruntime
 
     class KeepBoxes(torch.nn.Module):
-        def forward(self, boxes, scores):
-            return detops.nms(boxes, scores, 0.5)
+        def forward(self, boxes, scores, idxs):
+            return detops.nms(boxes, scores, 0.5), detops.batched_nms(boxes, scores, idxs, 0.5)
 
-    boxes, scores = random_boxes(300, seed=8)
+    boxes, scores = random_boxes(1200, seed=8)
+    idxs = random_classes(1200, 4, seed=8)
     buffer = io.BytesIO()
-    torch.onnx.export(KeepBoxes(), (boxes, scores), buffer, dynamo=False, opset_version=17,
-                      input_names=["boxes", "scores"],
-                      dynamic_axes={"boxes": {0: "n"}, "scores": {0: "n"}})
+    torch.onnx.export(KeepBoxes(), (boxes, scores, idxs), buffer, dynamo=False,
+                      opset_version=17, input_names=["boxes", "scores", "idxs"],
+                      dynamic_axes={name: {0: "n"} for name in ("boxes", "scores", "idxs")})
     assert b"NonMaxSuppression" in buffer.getvalue()
     session = onnxruntime.InferenceSession(buffer.getvalue())
-    for n in (300, 40):  # another size than the one traced
-        (keep,) = session.run(None, {"boxes": boxes[:n].numpy(), "scores": scores[:n].numpy()})
+    for n in (1200, 40):  # another size than the one traced
+        inputs = {"boxes": boxes[:n].numpy(), "scores": scores[:n].numpy(),
+                  "idxs": idxs[:n].numpy()}
+        keep, batched_keep = session.run(None, inputs)
         assert np.array_equal(keep, torchvision.ops.nms(boxes[:n], scores[:n], 0.5).numpy())
+        expected = torchvision.ops.batched_nms(boxes[:n], scores[:n], idxs[:n], 0.5)
+        assert np.array_equal(batched_keep, expected.numpy())
