@@ -24,7 +24,7 @@ from detmodels.backbones import (
     make_divisible,
     swin_converter,
 )
-from detmodels.bricks import ModulatedDeformConv2dPack
+from detops import ModulatedDeformConv2dPack
 
 # Until detmodels' plugin registers them (see /work/briefs/h10_registrations.txt), the test
 # registers the layer names the backbones build; a no-op once the plugin does.

@@ -105,7 +105,7 @@ class ConvModule(nn.Module):
 
     def init_weights(self) -> None:
         """Kaiming for the conv (leaky_relu gain when the activation is LeakyReLU), ones and
-        zeros for the norm. A conv with its own init_weights (e.g. DCN) keeps its init."""
+        zeros for the norm. A conv with its own init_weights (e.g. DCNv2) keeps its init."""
         if not hasattr(self.conv, "init_weights"):
             if self.with_activation and self.act_cfg["type"] == "LeakyReLU":
                 a, nonlinearity = self.act_cfg.get("negative_slope", 0.01), "leaky_relu"
