@@ -162,6 +162,10 @@ class YOLOv5RandomAffine(BaseTransform):
     def transform(self, results: dict) -> dict:
         owner = type(self).__name__
         img = check_image(results, owner)
+        masks = results.get("gt_masks")
+        if masks is not None and not isinstance(masks, PolygonMasks):
+            raise TypeError(f"{owner} needs gt_masks as PolygonMasks, got {type(masks).__name__}; "
+                            f"load them with YOLOLoadAnnotations (poly2mask=False)")
         img_h, img_w = img.shape[:2]
         height, width = img_h + 2 * self.border[1], img_w + 2 * self.border[0]
         if height <= 0 or width <= 0:
@@ -181,10 +185,6 @@ class YOLOv5RandomAffine(BaseTransform):
         boxes = results.get("gt_bboxes")
         if boxes is None:
             return results
-        masks = results.get("gt_masks")
-        if masks is not None and not isinstance(masks, PolygonMasks):
-            raise TypeError(f"{owner} needs gt_masks as PolygonMasks, got {type(masks).__name__}; "
-                            f"load them with YOLOLoadAnnotations (poly2mask=False)")
         original = boxes.clone()
         original.rescale_([scale, scale])
         if masks is not None and len(masks):
