@@ -122,11 +122,9 @@ class Registry:
         for i, old in enumerate(existing):
             if old.distribution != entry.distribution:
                 continue
-            if entry.obj is not None and old.obj is entry.obj or (
-                    entry.target is not None and old.target == entry.target):
-                return  # the same component registered again (a module imported twice)
-            if old.obj is None and entry.obj is not None and old.location == entry.location:
-                existing[i] = entry  # the lazy entry's class has been imported and registers itself
+            if old.location == entry.location:  # the same component again, eagerly or lazily
+                if old.obj is None:
+                    existing[i] = entry  # keep the imported object if we now have it
                 return
             raise RegistryError(
                 f"{self.name}: '{entry.name}' is already registered by {old.distribution} "

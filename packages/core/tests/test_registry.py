@@ -191,3 +191,15 @@ def test_plugin_hook_registrations_are_attributed_to_the_plugin_distribution():
     finally:
         plugins.unregister_plugin("test-plugged")
     assert "PluggedWidget" not in MODELS
+
+
+def test_lazy_and_eager_registrations_of_one_component_merge_in_either_order():
+    import json
+    reg = Registry("TEST")
+    with plugins.provided_by("dist-a"):
+        reg.register_module(module=json.JSONDecoder)
+        reg.register_lazy({"JSONDecoder": "json.decoder"})
+        reg.register_lazy({"JSONEncoder": "json.encoder"})
+        reg.register_module(module=json.JSONEncoder)
+    assert reg.clashes() == {} and len(reg) == 2
+    assert all(e.obj is not None for e in reg.entries())

@@ -71,6 +71,28 @@ BRICKS = {
     "FFN": "detmodels.bricks.transformer",
 }
 
+BACKBONES = {
+    "ResNet": "detmodels.backbones.resnet",
+    "ResNetV1d": "detmodels.backbones.resnet",
+    "ResNeXt": "detmodels.backbones.resnext",
+    "RegNet": "detmodels.backbones.regnet",
+    "MobileNetV2": "detmodels.backbones.mobilenet_v2",
+    "SwinTransformer": "detmodels.backbones.swin",
+    "TorchvisionBackbone": "detmodels.backbones.torchvision_backbone",
+    "TIMMBackbone": "detmodels.backbones.timm_backbone",
+}
+
+NECKS = {
+    "FPN": "detmodels.necks.fpn",
+    "PAFPN": "detmodels.necks.pafpn",
+    "ChannelMapper": "detmodels.necks.channel_mapper",
+    "DilatedEncoder": "detmodels.necks.dilated_encoder",
+}
+
+DATA_PREPROCESSORS = {
+    "DetDataPreprocessor": "detmodels.data_preprocessors.data_preprocessor",
+}
+
 LOSSES = {
     "CrossEntropyLoss": "detmodels.losses.cross_entropy_loss",
     "FocalLoss": "detmodels.losses.focal_loss",
@@ -125,6 +147,9 @@ TASK_UTILS = {
 @hookimpl
 def detcore_register_components(registries):
     registries.MODELS.register_lazy(BRICKS)
+    registries.MODELS.register_lazy(BACKBONES)
+    registries.MODELS.register_lazy(NECKS)
+    registries.MODELS.register_lazy(DATA_PREPROCESSORS)
     registries.MODELS.register_lazy(LOSSES)
     registries.TASK_UTILS.register_lazy(TASK_UTILS)
 

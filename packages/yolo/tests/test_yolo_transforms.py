@@ -15,13 +15,12 @@ import torch
 
 from detcore.registry import TASK_UTILS
 from detcore.structures import BitmapMasks, HorizontalBoxes, PolygonMasks
+from detyolo.datasets import BatchShapePolicy, YOLOv5CocoDataset
 from detyolo.transforms import (
-    BatchShapePolicy,
     LetterResize,
     Mosaic9,
     YOLOLoadAnnotations,
     YOLOMosaic,
-    YOLOv5CocoDataset,
     YOLOv5HSVRandomAug,
     YOLOv5KeepRatioResize,
     YOLOv5MixUp,

@@ -4,7 +4,6 @@ LetterResize), YOLOLoadAnnotations, and evaluation batch shapes (BatchShapePolic
 YOLOv5CocoDataset). Results dicts in and out, as detdatasets' transforms.
 """
 
-from detyolo.transforms.batch_shapes import BatchShapePolicy
 from detyolo.transforms.hsv import YOLOv5HSVRandomAug
 from detyolo.transforms.loading import YOLOLoadAnnotations, merge_polygons
 from detyolo.transforms.mix_img_transforms import (
@@ -16,10 +15,9 @@ from detyolo.transforms.mix_img_transforms import (
 )
 from detyolo.transforms.random_affine import YOLOv5RandomAffine
 from detyolo.transforms.resize import LetterResize, YOLOv5KeepRatioResize
-from detyolo.transforms.yolov5_coco import YOLOv5CocoDataset
 
 __all__ = [
-    "BaseMixImageTransform", "BatchShapePolicy", "LetterResize", "Mosaic9", "YOLOLoadAnnotations",
-    "YOLOMosaic", "YOLOXMixUp", "YOLOv5CocoDataset", "YOLOv5HSVRandomAug", "YOLOv5KeepRatioResize",
+    "BaseMixImageTransform", "LetterResize", "Mosaic9", "YOLOLoadAnnotations",
+    "YOLOMosaic", "YOLOXMixUp", "YOLOv5HSVRandomAug", "YOLOv5KeepRatioResize",
     "YOLOv5MixUp", "YOLOv5RandomAffine", "merge_polygons",
 ]
