@@ -31,4 +31,4 @@ if [[ "${1:-}" == "--dev" ]]; then
   pip_install mmengine==0.10.7 mmcv-lite==2.2.0 terminaltables "setuptools>=64,<81"
   pip_install --no-deps mmdet==3.3.0
 fi
-"$PY" -c "import detops; print('detops kernels:', 'compiled' if detops._backend.COMPILED else 'PyTorch fallback')"
+"$PY" -c "import detops._backend as b; print('detops kernels:', 'compiled' if b.COMPILED else 'PyTorch fallback')"
