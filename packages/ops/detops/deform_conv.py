@@ -9,7 +9,8 @@ checkpoints load unchanged.
 The compiled kernels build the bilinear sampling plan once per image and offset group, fill a
 column buffer from it in parallel, and finish with one matrix product per convolution group;
 the backward pass produces the five gradients in one call. float16/bfloat16 are computed in
-float32. Without the kernels, the tensor code below computes the same function.
+float32. Without the kernels, the tensor code below computes the same function; it is also
+what ONNX export records (torch.export captures the compiled operator).
 """
 
 from __future__ import annotations

@@ -5,6 +5,10 @@ feature maps, flattened into one ``value`` sequence, and sums them with its atte
 Locations are normalised to [0, 1] per level ((0, 0) the top-left corner of the map, (1, 1) the
 bottom-right one); samples outside the map read zero, exactly as ``F.grid_sample`` with
 ``align_corners=False`` and zero padding, which is what the pure-PyTorch fallback uses.
+
+torch.export captures the compiled operator. ONNX export runs the grid_sample code, which
+fixes the level shapes of the example input in the graph (so export at the input size the
+model will serve).
 """
 
 from __future__ import annotations
@@ -96,8 +100,9 @@ def _check_inputs(value, spatial_shapes, level_start_index, sampling_locations,
                              ".contiguous() first")
     if not isinstance(im2col_step, int) or im2col_step <= 0:
         raise ValueError(f"im2col_step must be a positive int, got {im2col_step!r}")
-    if torch.compiler.is_compiling() or torch.compiler.is_exporting():
-        return
+    if (torch.compiler.is_compiling() or torch.compiler.is_exporting()
+            or torch.onnx.is_in_onnx_export() or torch.jit.is_tracing()):
+        return  # the checks below need tensor values
     sizes = spatial_shapes.prod(dim=1)
     if bool((spatial_shapes < 0).any()) or int(sizes.sum()) != num_keys:
         raise ValueError(f"value has {num_keys} keys but value_spatial_shapes "

@@ -6,6 +6,10 @@ RoIs are a (K, 5) tensor of [batch_index, x1, y1, x2, y2] in image pixels, or a 
 The compiled kernels run forward and backward in one pass each; float16/bfloat16 inputs are
 computed in float32 and the result cast back. Without them, the tensor code below gives the
 same numbers (and autograd gives the gradients).
+
+Export: torch.export captures the compiled operators; ONNX export (opset >= 16) writes
+roi_align as RoiAlign and roi_pool as MaxRoiPool, and MMCV's max mode as tensor code (which
+needs a fixed sampling_ratio).
 """
 
 from __future__ import annotations
@@ -46,7 +50,13 @@ def roi_align(input: Tensor, boxes: Tensor | Sequence[Tensor], output_size: int 
     if not isinstance(sampling_ratio, int):
         raise TypeError(f"sampling_ratio must be an int, got {type(sampling_ratio).__name__}")
     max_pool = pool_mode == "max"
-    if _backend.use_kernel("roi_align", input, rois):
+    # ONNX's RoiAlign has no equivalent of MMCV's max mode: that exports as tensor code, which
+    # bakes the grid size of the example input into the graph unless the grid is fixed
+    exporting_max = max_pool and torch.onnx.is_in_onnx_export()
+    if exporting_max and sampling_ratio <= 0:
+        raise ValueError("roi_align with pool_mode='max' exports to ONNX only with a fixed "
+                         f"sampling_ratio > 0, got {sampling_ratio}")
+    if not exporting_max and _backend.use_kernel("roi_align", input, rois):
         output, _ = torch.ops.detops.roi_align(input, rois, float(spatial_scale), pooled_h,
                                                pooled_w, sampling_ratio, bool(aligned), max_pool)
         return output
@@ -161,7 +171,7 @@ def _rois_of(input: Tensor, boxes, op: str) -> Tensor:
         rois = boxes
     if not rois.is_contiguous():
         raise ValueError(f"{op}: boxes must be contiguous; call .contiguous() first")
-    if rois.shape[0] and not (torch.compiler.is_compiling() or torch.compiler.is_exporting()):
+    if rois.shape[0] and not _tracing():
         if not bool(torch.isfinite(rois).all()):
             raise ValueError(f"{op}: boxes contain NaN or infinite values")
         index = rois[:, 0]
@@ -169,6 +179,13 @@ def _rois_of(input: Tensor, boxes, op: str) -> Tensor:
             raise ValueError(f"{op}: boxes[:, 0] must be batch indices in [0, {input.shape[0]}), "
                              f"got values in [{float(index.min())}, {float(index.max())}]")
     return rois
+
+
+def _tracing() -> bool:
+    """Whether a tracer (torch.compile, torch.export, ONNX export) is running, so that checks
+    needing tensor values must be skipped."""
+    return (torch.compiler.is_compiling() or torch.compiler.is_exporting()
+            or torch.onnx.is_in_onnx_export() or torch.jit.is_tracing())
 
 
 def _boxes_list_to_rois(boxes: Sequence[Tensor], input: Tensor) -> Tensor:
@@ -298,7 +315,7 @@ def _roi_pool_torch(input: Tensor, rois: Tensor, spatial_scale: float, pooled_h:
 
 
 # ---------------------------------------------------------------------------------------------
-# Autograd and fake (meta) implementations of the compiled operators
+# Autograd, fake (meta) and ONNX implementations of the compiled operators
 
 
 def _roi_align_setup(ctx, inputs, output):
@@ -330,7 +347,44 @@ def _roi_pool_backward(ctx, grad_output, _grad_argmax):
     return grad_input, None, None, None, None
 
 
+def _roi_align_onnx(g, input, rois, spatial_scale, pooled_h, pooled_w, sampling_ratio, aligned,
+                    max_pool):
+    """detops::roi_align (average mode) as ONNX RoiAlign (opset 16: coordinate_transformation_mode
+    half_pixel is aligned=True, output_half_pixel the legacy mode); argmax has no ONNX output."""
+    from torch.onnx import symbolic_helper
+
+    def const(value, kind):
+        return symbolic_helper._maybe_get_const(value, kind)
+
+    def columns(*indices):
+        return g.op("Gather", rois, g.op("Constant", value_t=torch.tensor(indices)), axis_i=1)
+
+    batch_indices = g.op("Cast", symbolic_helper._squeeze_helper(g, columns(0), [1]),
+                         to_i=torch.onnx.TensorProtoDataType.INT64)
+    output = g.op("RoiAlign", input, columns(1, 2, 3, 4), batch_indices,
+                  coordinate_transformation_mode_s="half_pixel" if const(aligned, "b")
+                  else "output_half_pixel",
+                  mode_s="avg", spatial_scale_f=const(spatial_scale, "f"),
+                  output_height_i=const(pooled_h, "i"), output_width_i=const(pooled_w, "i"),
+                  sampling_ratio_i=max(const(sampling_ratio, "i"), 0))
+    return output, None
+
+
+def _roi_pool_onnx(g, input, rois, spatial_scale, pooled_h, pooled_w):
+    """detops::roi_pool as ONNX MaxRoiPool; argmax has no ONNX output."""
+    from torch.onnx import symbolic_helper
+
+    shape = (symbolic_helper._maybe_get_const(pooled_h, "i"),
+             symbolic_helper._maybe_get_const(pooled_w, "i"))
+    output = g.op("MaxRoiPool", input, rois, pooled_shape_i=shape,
+                  spatial_scale_f=symbolic_helper._maybe_get_const(spatial_scale, "f"))
+    return output, None
+
+
 if _backend.has_op("roi_align"):
+    torch.onnx.register_custom_op_symbolic("detops::roi_align", _roi_align_onnx, 16)
+    _backend.ONNX_TRANSLATED.add("roi_align")
+
     @torch.library.register_fake("detops::roi_align")
     def _(input, rois, spatial_scale, pooled_h, pooled_w, sampling_ratio, aligned, max_pool):
         shape = (rois.shape[0], input.shape[1], pooled_h, pooled_w)
@@ -346,6 +400,9 @@ if _backend.has_op("roi_align"):
                                     setup_context=_roi_align_setup)
 
 if _backend.has_op("roi_pool"):
+    torch.onnx.register_custom_op_symbolic("detops::roi_pool", _roi_pool_onnx, 11)
+    _backend.ONNX_TRANSLATED.add("roi_pool")
+
     @torch.library.register_fake("detops::roi_pool")
     def _(input, rois, spatial_scale, pooled_h, pooled_w):
         shape = (rois.shape[0], input.shape[1], pooled_h, pooled_w)

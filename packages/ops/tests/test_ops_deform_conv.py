@@ -217,3 +217,27 @@ def test_deform_conv2d_exports_with_torch_export():
     program = torch.export.export(layer, (x,))
     assert "detops.deform_conv2d" in program.graph_module.code
     torch.testing.assert_close(program.module()(x), layer(x))
+
+
+@pytest.mark.filterwarnings("ignore::torch.jit.TracerWarning", "ignore::UserWarning",
+                            "ignore::DeprecationWarning")
+def test_deform_conv2d_exports_to_onnx_as_tensor_code():
+    """Without an ONNX DeformConv in onnxruntime's default opsets, the op exports through its
+    tensor code; onnxruntime must match torchvision on inputs it was not traced with."""
+    import io
+
+    import onnxruntime
+
+    class Layer(torch.nn.Module):
+        def forward(self, x, offset, weight, mask):
+            return deform_conv2d(x, offset, weight, padding=1, mask=mask)
+
+    x, offset, weight, _, mask = conv_inputs(dtype=torch.float32)
+    buffer = io.BytesIO()
+    torch.onnx.export(Layer(), (x, offset, weight, mask), buffer, dynamo=False, opset_version=17)
+    x, offset, weight, _, mask = conv_inputs(dtype=torch.float32, seed=9)
+    session = onnxruntime.InferenceSession(buffer.getvalue())
+    names = [i.name for i in session.get_inputs()]
+    (got,) = session.run(None, dict(zip(names, (t.numpy() for t in (x, offset, weight, mask)))))
+    torch.testing.assert_close(torch.from_numpy(got), torchvision.ops.deform_conv2d(
+        x, offset, weight, padding=1, mask=mask), rtol=1e-4, atol=1e-4)

@@ -177,3 +177,31 @@ def test_compiled_op_rejects_inconsistent_levels_without_crashing():
         torch.ops.detops.ms_deform_attn(value, shapes + torch.tensor([[0, 0], [0, 0], [0, 0],
                                                                       [0, 1]]),
                                         starts, locations, weights)
+
+
+@pytest.mark.filterwarnings("ignore::torch.jit.TracerWarning", "ignore::UserWarning",
+                            "ignore::DeprecationWarning")
+def test_exports_to_onnx_as_grid_sample():
+    """The export runs the grid_sample code, with the level shapes of the example fixed in the
+    graph; onnxruntime must match the corner reference on new values and locations."""
+    import io
+
+    import onnxruntime
+
+    class Attention(torch.nn.Module):
+        def forward(self, value, shapes, starts, locations, weights):
+            return multi_scale_deformable_attn(value, shapes, starts, locations, weights)
+
+    names = ["value", "shapes", "starts", "locations", "weights"]
+    inputs = [t.float() if t.is_floating_point() else t for t in attn_inputs()]
+    buffer = io.BytesIO()
+    torch.onnx.export(Attention(), tuple(inputs), buffer, dynamo=False, opset_version=17,
+                      input_names=names)
+    value, shapes, starts, locations, weights = (
+        t.float() if t.is_floating_point() else t for t in attn_inputs(seed=4))
+    session = onnxruntime.InferenceSession(buffer.getvalue())
+    feeds = dict(zip(names, (t.numpy() for t in (value, shapes, starts, locations, weights))))
+    (got,) = session.run(None, {i.name: feeds[i.name] for i in session.get_inputs()})
+    torch.testing.assert_close(torch.from_numpy(got),
+                               reference_corners(value, shapes, locations, weights),
+                               rtol=1e-5, atol=1e-5)

@@ -296,3 +296,49 @@ def test_roi_align_exports_with_torch_export():
     assert "detops.roi_align" in program.graph_module.code
     torch.testing.assert_close(program.module()(x, rois),
                                torchvision.ops.roi_align(x, rois, 3, 0.5, 2, True))
+
+
+@pytest.mark.filterwarnings("ignore::torch.jit.TracerWarning", "ignore::UserWarning",
+                            "ignore::DeprecationWarning")
+def test_roi_ops_export_to_onnx_and_match_in_onnxruntime():
+    """roi_align becomes ONNX RoiAlign, roi_pool MaxRoiPool, max mode exports as tensor code;
+    onnxruntime must reproduce torchvision (and the loop reference) on RoIs it was not traced
+    with."""
+    import io
+
+    import onnxruntime
+
+    class Heads(torch.nn.Module):
+        def forward(self, x, rois):
+            return (roi_align(x, rois, 3, 0.5, 0, True), roi_align(x, rois, (3, 2), 0.5, 2, False),
+                    roi_pool(x, rois, 2, 0.5), roi_align(x, rois, 2, 0.5, 2, True, "max"))
+
+    x = features(2, 3, 9, 9, dtype=torch.float32)
+    buffer = io.BytesIO()
+    torch.onnx.export(Heads(), (x, random_rois(4, 2, 9, 9, scale=0.5, dtype=torch.float32)),
+                      buffer, dynamo=False, opset_version=17, input_names=["x", "rois"],
+                      dynamic_axes={"rois": {0: "num_rois"}})
+    rois = random_rois(9, 2, 9, 9, scale=0.5, dtype=torch.float32, seed=7)
+    outputs = onnxruntime.InferenceSession(buffer.getvalue()).run(
+        None, {"x": x.numpy(), "rois": rois.numpy()})
+    expected = (torchvision.ops.roi_align(x, rois, 3, 0.5, 0, True),
+                torchvision.ops.roi_align(x, rois, (3, 2), 0.5, 2, False),
+                torchvision.ops.roi_pool(x, rois, 2, 0.5),
+                reference_roi_align_max(x.double(), rois.double(), 2, 0.5, 2, True).float())
+    for got, want in zip(outputs, expected):
+        torch.testing.assert_close(torch.from_numpy(got), want, rtol=1e-5, atol=1e-5)
+
+
+@pytest.mark.filterwarnings("ignore::torch.jit.TracerWarning", "ignore::UserWarning",
+                            "ignore::DeprecationWarning")
+def test_max_mode_with_adaptive_sampling_refuses_onnx_export():
+    import io
+
+    class Head(torch.nn.Module):
+        def forward(self, x, rois):
+            return roi_align(x, rois, 2, 1.0, 0, True, "max")
+
+    x = features(1, 1, 4, 4, dtype=torch.float32)
+    rois = torch.tensor([[0, 0.0, 0.0, 3.0, 3.0]])
+    with pytest.raises(ValueError, match="exports to ONNX only with a fixed sampling_ratio > 0"):
+        torch.onnx.export(Head(), (x, rois), io.BytesIO(), dynamo=False, opset_version=17)
