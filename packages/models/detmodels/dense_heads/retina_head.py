@@ -22,7 +22,6 @@ class RetinaHead(AnchorHead):
                                                   scales_per_octave=3, ratios=[0.5, 1.0, 2.0],
                                                   strides=[8, 16, 32, 64, 128]),
                  init_cfg: dict | list[dict] | None = dict(  # noqa: B006 - copied, never mutated
-
                      type="Normal", layer="Conv2d", std=0.01,
                      override=dict(type="Normal", name="retina_cls", std=0.01, bias_prob=0.01)),
                  **kwargs) -> None:
