@@ -44,26 +44,31 @@ def test_plugin_is_listed_with_its_distribution(plugin_site, tmp_path):
     assert [c["name"] for c in components["TRANSFORMS"]] == ["RandomGrayscale"]
 
 
-def test_plugin_components_build_from_a_config(plugin_site, tmp_path):
-    config = tmp_path / "tiny.py"
+def test_plugin_components_mix_with_other_packages_in_one_config(plugin_site, tmp_path):
+    """The plugin's backbone feeds detmodels' FPN, and its transform runs inside detdatasets'
+    Compose next to detdatasets' Resize: all by name, from one config file."""
+    config = tmp_path / "mixed.py"
     config.write_text(
-        "model = dict(type='TinyConvNet', widths=(8, 16, 32), out_indices=(1, 2))\n"
-        "pipeline = [dict(type='RandomGrayscale', prob=1.0)]\n")
+        "backbone = dict(type='TinyConvNet', widths=(8, 16, 32), out_indices=(1, 2))\n"
+        "neck = dict(type='FPN', in_channels=[16, 32], out_channels=8, num_outs=3)\n"
+        "pipeline = [dict(type='RandomGrayscale', prob=1.0),\n"
+        "            dict(type='Resize', scale=(8, 8), keep_ratio=False)]\n")
     code = (
         "import numpy as np, torch\n"
         "from detcore.config import Config\n"
         "from detcore.registry import MODELS, TRANSFORMS\n"
         f"cfg = Config.fromfile({str(config)!r})\n"
-        "net = MODELS.build(cfg.model)\n"
-        "feats = net(torch.zeros(2, 3, 64, 48))\n"
+        "feats = MODELS.build(cfg.neck)(MODELS.build(cfg.backbone)(torch.zeros(2, 3, 64, 48)))\n"
         "print([tuple(f.shape) for f in feats])\n"
-        "step = TRANSFORMS.build(cfg.pipeline[0])\n"
+        "pipeline = TRANSFORMS.build(dict(type='Compose', transforms=cfg.pipeline))\n"
         "img = np.zeros((4, 4, 3), np.uint8); img[..., 2] = 100\n"
-        "print(int(step({'img': img})['img'][0, 0, 0]))\n"
-        "print(MODELS.get_entry('TinyConvNet').distribution)\n")
+        "out = pipeline({'img': img, 'img_shape': (4, 4), 'ori_shape': (4, 4)})\n"
+        "print(out['img'].shape, int(out['img'][0, 0, 0]))\n"
+        "print(*(MODELS.get_entry(n).distribution for n in ('TinyConvNet', 'FPN')),\n"
+        "      *(TRANSFORMS.get_entry(n).distribution for n in ('RandomGrayscale', 'Resize')))\n")
     result = run_python(code, plugin_site, tmp_path)
     assert result.returncode == 0, result.stderr
-    shapes, grey, dist = result.stdout.strip().splitlines()
-    assert shapes == "[(2, 16, 16, 12), (2, 32, 8, 6)]"
-    assert grey == str(round(100 * 0.299))  # ITU-R 601 weight of the red channel
-    assert dist == "detplugin-example"
+    shapes, image, dists = result.stdout.strip().splitlines()
+    assert shapes == "[(2, 8, 16, 12), (2, 8, 8, 6), (2, 8, 4, 3)]"
+    assert image == f"(8, 8, 3) {round(100 * 0.299)}"  # ITU-R 601 weight of the red channel
+    assert dists == "detplugin-example detmodels detplugin-example detdatasets"
