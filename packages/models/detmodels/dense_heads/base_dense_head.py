@@ -110,7 +110,7 @@ class BaseDenseHead(BaseModule):
 
     def _scores_from_logits(self, cls_score: Tensor) -> Tensor:
         """(N, cls_out_channels) logits -> (N, num_classes) class probabilities."""
-        if getattr(self.loss_cls, "custom_cls_channels", False):
+        if getattr(getattr(self, "loss_cls", None), "custom_cls_channels", False):
             return self.loss_cls.get_activation(cls_score)
         if self.use_sigmoid_cls:
             return cls_score.sigmoid()
