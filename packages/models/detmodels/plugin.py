@@ -93,6 +93,44 @@ DATA_PREPROCESSORS = {
     "DetDataPreprocessor": "detmodels.data_preprocessors.data_preprocessor",
 }
 
+DENSE_HEADS = {
+    "AnchorHead": "detmodels.dense_heads.anchor_head",
+    "RPNHead": "detmodels.dense_heads.rpn_head",
+    "RetinaHead": "detmodels.dense_heads.retina_head",
+    "AnchorFreeHead": "detmodels.dense_heads.anchor_free_head",
+    "FCOSHead": "detmodels.dense_heads.fcos_head",
+    "ATSSHead": "detmodels.dense_heads.atss_head",
+    "GFLHead": "detmodels.dense_heads.gfl_head",
+    "SSDHead": "detmodels.dense_heads.ssd_head",
+}
+
+ROI_HEADS = {
+    "SingleRoIExtractor": "detmodels.roi_heads.roi_extractors.single_level_roi_extractor",
+    "BBoxHead": "detmodels.roi_heads.bbox_heads.bbox_head",
+    "ConvFCBBoxHead": "detmodels.roi_heads.bbox_heads.convfc_bbox_head",
+    "Shared2FCBBoxHead": "detmodels.roi_heads.bbox_heads.convfc_bbox_head",
+    "Shared4Conv1FCBBoxHead": "detmodels.roi_heads.bbox_heads.convfc_bbox_head",
+    "FCNMaskHead": "detmodels.roi_heads.mask_heads.fcn_mask_head",
+    "StandardRoIHead": "detmodels.roi_heads.standard_roi_head",
+    "CascadeRoIHead": "detmodels.roi_heads.cascade_roi_head",
+}
+
+DETECTORS = {
+    "SingleStageDetector": "detmodels.detectors.single_stage",
+    "RetinaNet": "detmodels.detectors.retinanet",
+    "FCOS": "detmodels.detectors.fcos",
+    "ATSS": "detmodels.detectors.atss",
+    "GFL": "detmodels.detectors.gfl",
+}
+
+TWO_STAGE_DETECTORS = {
+    "TwoStageDetector": "detmodels.detectors.two_stage",
+    "RPN": "detmodels.detectors.rpn",
+    "FasterRCNN": "detmodels.detectors.faster_rcnn",
+    "MaskRCNN": "detmodels.detectors.mask_rcnn",
+    "CascadeRCNN": "detmodels.detectors.cascade_rcnn",
+}
+
 LOSSES = {
     "CrossEntropyLoss": "detmodels.losses.cross_entropy_loss",
     "FocalLoss": "detmodels.losses.focal_loss",
@@ -150,6 +188,10 @@ def detcore_register_components(registries):
     registries.MODELS.register_lazy(BACKBONES)
     registries.MODELS.register_lazy(NECKS)
     registries.MODELS.register_lazy(DATA_PREPROCESSORS)
+    registries.MODELS.register_lazy(DENSE_HEADS)
+    registries.MODELS.register_lazy(ROI_HEADS)
+    registries.MODELS.register_lazy(DETECTORS)
+    registries.MODELS.register_lazy(TWO_STAGE_DETECTORS)
     registries.MODELS.register_lazy(LOSSES)
     registries.TASK_UTILS.register_lazy(TASK_UTILS)
 

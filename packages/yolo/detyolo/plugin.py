@@ -49,6 +49,10 @@ OPTIM_WRAPPERS = {
     "YOLOv7OptimWrapperConstructor": "detyolo.engine.optimizer_constructors",
 }
 
+CONVERTERS = {
+    "ultralytics": "detyolo.converters.ultralytics:convert",
+}
+
 HOOKS = {
     "YOLOv5ParamSchedulerHook": "detyolo.engine.param_scheduler_hooks",
     "YOLOXModeSwitchHook": "detyolo.engine.mode_switch_hooks",
@@ -63,6 +67,11 @@ def detcore_register_components(registries):
     registries.DATASETS.register_lazy(DATASETS)
     registries.OPTIM_WRAPPERS.register_lazy(OPTIM_WRAPPERS)
     registries.HOOKS.register_lazy(HOOKS)
+
+
+@hookimpl
+def detcore_register_converters(converters):
+    converters.register_lazy(CONVERTERS)
 
 
 @hookimpl
