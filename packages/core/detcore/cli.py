@@ -57,6 +57,9 @@ def main(argv: list[str] | None = None) -> int:
         return 0
     try:
         return int(handler(args) or 0)
+    except BrokenPipeError:  # output piped into `head` and the like
+        sys.stderr.close()
+        return 0
     except KeyboardInterrupt:
         print("detcore: interrupted", file=sys.stderr)
         return 130
