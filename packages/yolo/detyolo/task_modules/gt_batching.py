@@ -21,10 +21,6 @@ def pad_gt_instances(batch_gt_instances: Sequence, device: torch.device | None =
     num_imgs = len(batch_gt_instances)
     boxes = [get_box_tensor(gt.bboxes).reshape(-1, 4) for gt in batch_gt_instances]
     labels = [gt.labels.reshape(-1) for gt in batch_gt_instances]
-    for i, (b, lab) in enumerate(zip(boxes, labels)):
-        if b.shape[0] != lab.shape[0]:
-            raise ValueError(f"gt_instances of image {i}: {b.shape[0]} bboxes but "
-                             f"{lab.shape[0]} labels")
     device = device or (boxes[0].device if boxes else torch.device("cpu"))
     counts = torch.tensor([b.shape[0] for b in boxes], device=device)
     max_count = int(counts.max()) if num_imgs else 0
