@@ -35,7 +35,17 @@ def _pip_cuda_include_dirs() -> list[str]:
                   for d in glob.glob(os.path.join(root, "*", "include")))
 
 
+def _prefer_standard_cuda_home() -> None:
+    """torch takes CUDA_HOME from the nvcc on PATH when the variable is unset; a wrapper
+    script such as /usr/local/bin/nvcc then yields /usr/local, where libcudart is missing.
+    Point it at the conventional /usr/local/cuda instead when that toolkit exists."""
+    if "CUDA_HOME" not in os.environ and "CUDA_PATH" not in os.environ \
+            and os.path.exists("/usr/local/cuda/bin/nvcc"):
+        os.environ["CUDA_HOME"] = "/usr/local/cuda"
+
+
 def build_config():
+    _prefer_standard_cuda_home()
     try:
         import torch
         from torch.utils.cpp_extension import CUDA_HOME, BuildExtension, CppExtension, CUDAExtension
