@@ -27,6 +27,7 @@ OURS = {
     "ATSSHead": "detmodels.dense_heads.atss_head",
     "GFL": "detmodels.detectors.gfl",
     "GFLHead": "detmodels.dense_heads.gfl_head",
+    "RPN": "detmodels.detectors.rpn",
 }
 
 
@@ -100,12 +101,13 @@ def _mmdet_samples():
     return _samples(MMDetDataSample, MMInstanceData)
 
 
-def _build_pair(mmdet, mmdet_cfg, our_cfg):
+def _build_pair(mmdet, mmdet_cfg, our_cfg, score_thr=0.0):
     from mmdet.registry import MODELS as MMDET_MODELS
 
     # freshly initialised heads score ~0.01: no threshold, so predictions are compared
-    for cfg in (mmdet_cfg, our_cfg):
-        cfg["test_cfg"]["score_thr"] = 0.0
+    if score_thr is not None:
+        for cfg in (mmdet_cfg, our_cfg):
+            cfg["test_cfg"]["score_thr"] = score_thr
     torch.manual_seed(0)
     reference = MMDET_MODELS.build(mmdet_cfg)
     reference.init_weights()
@@ -120,7 +122,7 @@ def _flatten(outputs):
     return [t for item in outputs for t in _flatten(item)]
 
 
-def _assert_detector_matches_mmdet(mmdet, reference, ours, train_mode_losses=True):
+def _assert_detector_matches_mmdet(mmdet, reference, ours, compare_losses=True):
     inputs = _batch()
     reference.eval()
     ours.eval()
@@ -140,9 +142,10 @@ def _assert_detector_matches_mmdet(mmdet, reference, ours, train_mode_losses=Tru
             torch.testing.assert_close(our_inst.scores, ref_inst.scores, atol=1e-5, rtol=1e-4)
             torch.testing.assert_close(our_inst.bboxes, ref_inst.bboxes, atol=1e-3, rtol=1e-4)
 
-    if train_mode_losses:
-        reference.train()
-        ours.train()
+    if not compare_losses:
+        return None
+    reference.train()
+    ours.train()
     ref_losses = reference(inputs, _mmdet_samples(), mode="loss")
     our_losses = ours(inputs, _samples(DetDataSample, InstanceData), mode="loss")
     assert set(our_losses) == set(ref_losses)
@@ -200,6 +203,18 @@ def test_atss_and_gfl_match_mmdet(mmdet, config, num_params):
     if num_params is not None:
         assert _num_params(ours) == num_params
     _assert_detector_matches_mmdet(mmdet, reference, ours)
+
+
+@pytest.mark.peer
+@pytest.mark.slow
+def test_rpn_r50_fpn_matches_mmdet(mmdet):
+    """The RPN detector (H15's detectors/rpn.py on this RPNHead) against mmdet's
+    rpn_r50_fpn_1x_coco in tensor and predict modes (training draws random samples)."""
+    config = "rpn/rpn_r50_fpn_1x_coco.py"
+    reference, ours = _build_pair(mmdet, _mmdet_model_cfg(mmdet, config), _our_model_cfg(config),
+                                  score_thr=None)
+    assert _num_params(ours) == _num_params(reference)
+    _assert_detector_matches_mmdet(mmdet, reference, ours, compare_losses=False)
 
 
 def _small_from_scratch(cfg):
