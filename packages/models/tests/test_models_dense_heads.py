@@ -11,8 +11,14 @@ import torch
 
 from detcore.registry import MODELS
 from detcore.structures import DetDataSample, InstanceData
+from detcore.structures.bbox import HorizontalBoxes
 from detmodels.dense_heads import BaseDenseHead, RetinaHead, RPNHead, SSDHead
-from detmodels.utils import batched_nms_from_cfg
+from detmodels.utils import (
+    batched_nms_from_cfg,
+    empty_instances,
+    samplelist_boxtype2tensor,
+    unpack_gt_instances,
+)
 
 RPN_CFG = dict(
     type="RPNHead", in_channels=8, feat_channels=8,
@@ -198,3 +204,59 @@ def test_head_argument_errors():
         RetinaHead(num_classes=3, in_channels=8, stacked_convs=-1)
     with pytest.raises(ValueError, match="in_channels has 2 levels but the anchor generator has 6"):
         SSDHead(num_classes=3, in_channels=(8, 8), anchor_generator=SSD_CFG["anchor_generator"])
+
+
+def test_focal_heads_start_at_prior_probability_001():
+    """init_cfg's bias_prob=0.01 sets the class predictor's bias to -log(0.99/0.01)
+    (-4.5951, RetinaNet paper section 4.1); the other convs get bias 0."""
+    head = RetinaHead(num_classes=3, in_channels=8, feat_channels=8, stacked_convs=1)
+    head.init_weights()
+    expected = -torch.log(torch.tensor(0.99 / 0.01))
+    torch.testing.assert_close(head.retina_cls.bias, expected.expand(head.retina_cls.bias.shape))
+    assert torch.all(head.retina_reg.bias == 0)
+    assert 0.005 < head.retina_cls.weight.std().item() < 0.015
+
+
+def test_unpack_gt_instances_splits_samples():
+    first = DetDataSample(metainfo=dict(img_shape=(4, 4)))
+    first.gt_instances = InstanceData(bboxes=torch.zeros(1, 4), labels=torch.zeros(1).long())
+    second = DetDataSample(metainfo=dict(img_shape=(8, 8)))
+    second.gt_instances = InstanceData(bboxes=torch.zeros(0, 4), labels=torch.zeros(0).long())
+    second.ignored_instances = InstanceData(bboxes=torch.ones(1, 4))
+    gts, ignored, metas = unpack_gt_instances([first, second])
+    assert [len(gt) for gt in gts] == [1, 0]
+    assert ignored[0] is None and len(ignored[1]) == 1
+    assert [meta["img_shape"] for meta in metas] == [(4, 4), (8, 8)]
+
+
+def test_empty_instances_shapes():
+    metas = [dict(ori_shape=(5, 7)), dict(ori_shape=(3, 2))]
+    boxes = empty_instances(metas, "cpu", "bbox", num_classes=3, score_per_cls=True)
+    assert [tuple(r.bboxes.shape) for r in boxes] == [(0, 4), (0, 4)]
+    assert tuple(boxes[0].scores.shape) == (0, 4) and boxes[0].labels.dtype == torch.long
+    masks = empty_instances(metas, "cpu", "mask", mask_thr_binary=-1)
+    assert tuple(masks[1].masks.shape) == (0, 3, 2) and masks[1].masks.dtype == torch.uint8
+    with pytest.raises(ValueError, match="task_type must be 'bbox' or 'mask', but got 'segm'"):
+        empty_instances(metas, "cpu", "segm")
+
+
+def test_samplelist_boxtype2tensor_unwraps_boxes():
+    sample = DetDataSample()
+    sample.pred_instances = InstanceData(bboxes=HorizontalBoxes(torch.ones(2, 4)))
+    samplelist_boxtype2tensor([sample])
+    assert type(sample.pred_instances.bboxes) is torch.Tensor
+    torch.testing.assert_close(sample.pred_instances.bboxes, torch.ones(2, 4))
+
+
+def test_rpn_proposals_are_per_level_nms_by_hand():
+    """Two identical boxes on different levels both survive (NMS runs within a level);
+    min_bbox_size drops the thin one; proposals are labelled 0."""
+    head = RPNHead(in_channels=8, feat_channels=8)
+    results = InstanceData(
+        bboxes=torch.tensor([[0.0, 0.0, 10.0, 10.0], [0.0, 0.0, 10.0, 10.0],
+                             [0.0, 0.0, 10.0, 10.0], [0.0, 0.0, 0.5, 10.0]]),
+        scores=torch.tensor([0.9, 0.8, 0.7, 0.95]), level_ids=torch.tensor([0, 0, 1, 1]))
+    cfg = dict(min_bbox_size=1, nms=dict(type="nms", iou_threshold=0.7), max_per_img=10)
+    out = head._bbox_post_process(results, cfg)
+    torch.testing.assert_close(out.scores, torch.tensor([0.9, 0.7]))
+    assert out.labels.tolist() == [0, 0] and "level_ids" not in out
