@@ -27,6 +27,25 @@ def test_yolov8_configs_have_ultralytics_documented_parameter_counts(size, param
     assert sum(p.numel() for p in model.parameters()) == parameters
 
 
+def test_yolov5s_with_six_classes_has_mmyolo_documented_parameter_count():
+    # MMYOLO 0.6.0 docs (seed 002, ionogram example): YOLOv5-s with 6 classes, 7.036M params
+    model = _build("yolov5/yolov5_s_coco.py", **{"model.bbox_head.head_module.num_classes": 6})
+    assert round(sum(p.numel() for p in model.parameters()) / 1e6, 3) == 7.036
+
+
+@pytest.mark.parametrize("config, millions", [
+    # YOLOv5 v6.x model table (params, M, rounded or cut to 0.1): n 1.9, s 7.2, m 21.2, l 46.5, x 86.7; P6 n6 3.2,
+    # s6 12.6, m6 35.7, l6 76.8, x6 140.7
+    ("yolov5_n_coco", 1.9), ("yolov5_s_coco", 7.2), ("yolov5_m_coco", 21.2),
+    ("yolov5_l_coco", 46.5), ("yolov5_x_coco", 86.7), ("yolov5_n_p6_coco", 3.2),
+    ("yolov5_s_p6_coco", 12.6), ("yolov5_m_p6_coco", 35.7), ("yolov5_l_p6_coco", 76.8),
+    ("yolov5_x_p6_coco", 140.7),
+])
+def test_yolov5_configs_have_the_documented_parameter_counts(config, millions):
+    model = _build(f"yolov5/{config}.py")
+    assert sum(p.numel() for p in model.parameters()) / 1e6 == pytest.approx(millions, abs=0.1)
+
+
 def _samples(num_images, shape=(96, 128)):
     samples = []
     for i in range(num_images):

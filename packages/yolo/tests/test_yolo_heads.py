@@ -260,3 +260,202 @@ def test_iou_loss_argument_errors():
     with pytest.raises(ValueError, match="bbox_format must be one of \\('xyxy', 'xywh'\\), "
                                          "got 'cxcywh'"):
         IoULoss(bbox_format="cxcywh")
+
+
+# ---------------------------------------------------------------------- YOLOv5 head
+@pytest.fixture(scope="module")
+def mmyolo_models(mmdet):
+    """Builds MMYOLO 0.6.0 modules, on the MMDetection reference set up by the root conftest
+    (MMYOLO asserts mmcv < 2.1 at import; mmcv-lite is 2.2)."""
+    import importlib.util
+
+    if importlib.util.find_spec("mmyolo") is None:
+        pytest.skip("MMYOLO 0.6.0 not installed")
+    import mmcv
+
+    real_version, mmcv.__version__ = mmcv.__version__, "2.0.1"
+    try:
+        import mmyolo.models  # noqa: F401  (registers MMYOLO's modules)
+    finally:
+        mmcv.__version__ = real_version
+    from mmengine.registry import DefaultScope
+    from mmyolo.registry import MODELS as MMYOLO_MODELS
+    from mmyolo.utils import register_all_modules
+
+    register_all_modules(init_default_scope=False)
+
+    class Builder:
+        @staticmethod
+        def build(cfg):
+            with DefaultScope.overwrite_default_scope("mmyolo"):
+                return MMYOLO_MODELS.build(cfg)
+
+    return Builder
+
+
+def _v5_head(num_classes, test_cfg=None):
+    from detyolo.dense_heads.yolov5_head import YOLOv5Head, YOLOv5HeadModule
+
+    return YOLOv5Head(
+        head_module=YOLOv5HeadModule(num_classes, [256, 512, 1024], widen_factor=0.25),
+        prior_generator=dict(type="YOLOAnchorGenerator", strides=(8, 16, 32),
+                             base_sizes=[[(10, 13), (16, 30), (33, 23)],
+                                         [(30, 61), (62, 45), (59, 119)],
+                                         [(116, 90), (156, 198), (373, 326)]]),
+        loss_cls=CrossEntropyLoss(use_sigmoid=True, loss_weight=0.5 * num_classes / 80),
+        loss_bbox=IoULoss("ciou", "xywh", eps=1e-7, loss_weight=0.05, return_iou=True),
+        loss_obj=CrossEntropyLoss(use_sigmoid=True, loss_weight=(256 / 640) ** 2),
+        test_cfg=test_cfg or dict(multi_label=True, nms_pre=30000, score_thr=0.001,
+                                  nms=dict(type="nms", iou_threshold=0.65), max_per_img=300))
+
+
+_V5_GTS = [torch.tensor([[10., 20, 70, 100, 2], [90, 30, 150, 120, 0], [5, 5, 12, 14, 1],
+                         [100, 100, 250, 240, 3]]),
+           torch.tensor([[40., 50, 120, 110, 1]])]
+_V5_METAS = [dict(batch_input_shape=(256, 256), ori_shape=(256, 256), scale_factor=(1., 1.))] * 2
+
+
+@pytest.mark.peer
+def test_yolov5_head_loss_and_predictions_match_mmyolo(mmyolo_models):
+    from mmengine.config import ConfigDict
+    from mmengine.structures import InstanceData as MMInstanceData
+
+    theirs = mmyolo_models.build(dict(
+        type="YOLOv5Head",
+        head_module=dict(type="YOLOv5HeadModule", num_classes=4, in_channels=[256, 512, 1024],
+                         widen_factor=0.25, featmap_strides=[8, 16, 32], num_base_priors=3),
+        prior_generator=dict(type="mmdet.YOLOAnchorGenerator", strides=[8, 16, 32],
+                             base_sizes=[[(10, 13), (16, 30), (33, 23)],
+                                         [(30, 61), (62, 45), (59, 119)],
+                                         [(116, 90), (156, 198), (373, 326)]]),
+        loss_cls=dict(type="mmdet.CrossEntropyLoss", use_sigmoid=True, reduction="mean",
+                      loss_weight=0.5 * 4 / 80),
+        loss_bbox=dict(type="IoULoss", iou_mode="ciou", bbox_format="xywh", eps=1e-7,
+                       reduction="mean", loss_weight=0.05, return_iou=True),
+        loss_obj=dict(type="mmdet.CrossEntropyLoss", use_sigmoid=True, reduction="mean",
+                      loss_weight=(256 / 640) ** 2),
+        test_cfg=ConfigDict(multi_label=True, nms_pre=30000, score_thr=0.001,
+                            nms=dict(type="nms", iou_threshold=0.65), max_per_img=300)))
+    theirs.head_module.init_weights()
+    ours = _v5_head(4)
+    ours.load_state_dict(theirs.state_dict(), strict=True)
+    torch.manual_seed(0)
+    feats = [torch.randn(2, c, s, s) for c, s in ((64, 32), (128, 16), (256, 8))]
+
+    their_outs, our_outs = theirs(feats), ours(feats)
+    their_losses = theirs.loss_by_feat(
+        *their_outs, [MMInstanceData(bboxes=g[:, :4], labels=g[:, 4].long()) for g in _V5_GTS],
+        _V5_METAS)
+    our_losses = ours.loss_by_feat(
+        *our_outs, batch_gt_instances=[InstanceData(bboxes=g[:, :4], labels=g[:, 4].long())
+                                       for g in _V5_GTS], batch_img_metas=_V5_METAS)
+    assert set(our_losses) == set(their_losses)
+    for key in our_losses:
+        torch.testing.assert_close(our_losses[key].reshape(()), their_losses[key].reshape(()))
+
+    with torch.no_grad():
+        their_results = theirs.predict_by_feat(*their_outs, batch_img_metas=_V5_METAS)
+        our_results = ours.predict_by_feat(*our_outs, batch_img_metas=_V5_METAS)
+    for their, our in zip(their_results, our_results):
+        torch.testing.assert_close(our.bboxes, their.bboxes)
+        torch.testing.assert_close(our.scores, their.scores)
+        assert torch.equal(our.labels, their.labels)
+
+
+def test_yolov5_shape_matching_by_hand():
+    """MMYOLO's worked example: a gt of centre (26, 37) and size (36, 24) on the stride-8
+    level with anchors (15, 5), (24, 16), (16, 24): the first fails the shape test (height
+    ratio 3 / 0.625 = 4.8 > 4); the centre (3.25, 4.625) in cells is in the left half of its
+    cell (x) and the lower half (y), so cell (3, 4) and its left (2, 4) and lower (3, 5)
+    neighbours are positives for each of the two other anchors."""
+    head = _v5_head(2)
+    head.priors_base_sizes[0] = torch.tensor([[15., 5], [24, 16], [16, 24]]) / 8
+    gt = InstanceData(bboxes=torch.tensor([[26. - 18, 37 - 12, 26 + 18, 37 + 12]]),
+                      labels=torch.tensor([1]))
+    targets = head._targets_per_prior([gt], [dict(batch_input_shape=(640, 640))], "cpu")
+    img, label, prior, grid_x, grid_y, box_target = head._positives(targets, 0, 80, 80)
+    cells = sorted(zip(prior.tolist(), grid_x.tolist(), grid_y.tolist()))
+    assert cells == [(1, 2, 4), (1, 3, 4), (1, 3, 5), (2, 2, 4), (2, 3, 4), (2, 3, 5)]
+    assert set(label.tolist()) == {1} and set(img.tolist()) == {0}
+    own = (grid_x == 3) & (grid_y == 4)
+    torch.testing.assert_close(box_target[own][0], torch.tensor([0.25, 0.625, 4.5, 3.0]))
+    left = (grid_x == 2) & (grid_y == 4)
+    torch.testing.assert_close(box_target[left][0, :2], torch.tensor([1.25, 0.625]))
+
+
+def test_yolov5_decoding_by_hand():
+    """Zero offsets (sigmoid 0.5) decode to the anchor itself centred on its cell."""
+    head = _v5_head(2, dict(multi_label=False, score_thr=0.3, nms=NMS, max_per_img=10))
+    sizes = (8, 4, 2)
+    cls_scores = [torch.full((1, 3 * 2, s, s), -10.0) for s in sizes]
+    bbox_preds = [torch.zeros(1, 3 * 4, s, s) for s in sizes]
+    objectnesses = [torch.full((1, 3, s, s), -10.0) for s in sizes]
+    cls_scores[1][0, 2 * 2 + 1, 1, 2] = 10.0   # level 1, anchor 2, class 1, row 1, col 2
+    objectnesses[1][0, 2, 1, 2] = 10.0
+    (result,) = head.predict_by_feat(cls_scores, bbox_preds, objectnesses,
+                                     batch_img_metas=[dict(ori_shape=(64, 64),
+                                                           scale_factor=(1.0, 1.0))])
+    centre_x, centre_y, (width, height) = (2 + 0.5) * 16, (1 + 0.5) * 16, (59, 119)
+    expected = torch.tensor([centre_x - width / 2, centre_y - height / 2,
+                             centre_x + width / 2, centre_y + height / 2]).clamp(0, 64)
+    assert result.labels.tolist() == [1]
+    torch.testing.assert_close(result.bboxes[0], expected)
+    torch.testing.assert_close(result.scores, torch.sigmoid(torch.tensor([10.0])) ** 2)
+
+
+def test_yolov5_single_class_has_no_class_loss():
+    head = _v5_head(1)
+    feats = [torch.randn(1, c, s, s) for c, s in ((64, 32), (128, 16), (256, 8))]
+    gts = [InstanceData(bboxes=torch.tensor([[40., 50, 120, 110]]), labels=torch.tensor([0]))]
+    losses = head.loss_by_feat(*head(feats), batch_gt_instances=gts, batch_img_metas=_V5_METAS[:1])
+    assert losses["loss_cls"] == 0 and losses["loss_bbox"] > 0 and losses["loss_obj"] > 0
+
+
+@pytest.mark.peer
+def test_yolov8_head_matches_mmyolo(mmyolo_models):
+    """The same loss and predictions as MMYOLO's YOLOv8Head (its assigner has no small-box
+    widening: min_gt_side=None)."""
+    from mmengine.config import ConfigDict
+    from mmengine.structures import InstanceData as MMInstanceData
+
+    theirs = mmyolo_models.build(dict(
+        type="YOLOv8Head",
+        head_module=dict(type="YOLOv8HeadModule", num_classes=3, in_channels=[256, 512, 1024],
+                         widen_factor=0.25, reg_max=16, featmap_strides=[8, 16, 32]),
+        prior_generator=dict(type="mmdet.MlvlPointGenerator", offset=0.5, strides=[8, 16, 32]),
+        bbox_coder=dict(type="DistancePointBBoxCoder"),
+        loss_cls=dict(type="mmdet.CrossEntropyLoss", use_sigmoid=True, reduction="none",
+                      loss_weight=0.5),
+        loss_bbox=dict(type="IoULoss", iou_mode="ciou", bbox_format="xyxy", reduction="sum",
+                       loss_weight=7.5, return_iou=False),
+        loss_dfl=dict(type="mmdet.DistributionFocalLoss", reduction="mean", loss_weight=0.375),
+        train_cfg=ConfigDict(assigner=dict(type="BatchTaskAlignedAssigner", num_classes=3,
+                                           use_ciou=True, topk=10, alpha=0.5, beta=6.0,
+                                           eps=1e-9)),
+        test_cfg=ConfigDict(multi_label=True, nms_pre=30000, score_thr=0.001, nms=NMS,
+                            max_per_img=300)))
+    theirs.head_module.init_weights()
+    ours = _head(num_classes=3)
+    state_dict = dict(theirs.state_dict())
+    state_dict["head_module.integral.conv.weight"] = ours.head_module.integral.conv.weight
+    ours.load_state_dict(state_dict, strict=True)
+    torch.manual_seed(0)
+    feats = [torch.randn(2, c, s, s) for c, s in ((64, 32), (128, 16), (256, 8))]
+    gts = [g.clone() for g in _V5_GTS]
+    gts[0][3, 4] = 2
+    their_losses = theirs.loss_by_feat(
+        *theirs(feats), [MMInstanceData(bboxes=g[:, :4], labels=g[:, 4].long()) for g in gts],
+        _V5_METAS)
+    our_losses = ours.loss_by_feat(
+        *ours(feats), batch_gt_instances=[InstanceData(bboxes=g[:, :4], labels=g[:, 4].long())
+                                          for g in gts], batch_img_metas=_V5_METAS)
+    for key in our_losses:
+        torch.testing.assert_close(our_losses[key], their_losses[key], rtol=1e-4, atol=1e-5)
+    theirs.eval()
+    ours.eval()
+    with torch.no_grad():
+        their_results = theirs.predict_by_feat(*theirs(feats), batch_img_metas=_V5_METAS)
+        our_results = ours.predict_by_feat(*ours(feats), batch_img_metas=_V5_METAS)
+    for their, our in zip(their_results, our_results):
+        torch.testing.assert_close(our.bboxes, their.bboxes, atol=1e-3, rtol=1e-5)
+        assert torch.equal(our.labels, their.labels)

@@ -23,6 +23,13 @@ def _build(registry, cfg):
     return registry.build(dict(cfg)) if isinstance(cfg, Mapping) else cfg
 
 
+def world_size() -> int:
+    """Processes of the distributed job (1 without one): YOLO losses are scaled by it so
+    that DDP's gradient averaging leaves them per-image sums, as MMYOLO does."""
+    dist = torch.distributed
+    return dist.get_world_size() if dist.is_available() and dist.is_initialized() else 1
+
+
 class BaseYOLOHead(BaseModule):
     """Args:
         head_module: config of the network (e.g. YOLOv8HeadModule); num_classes is read from it.

@@ -25,7 +25,7 @@ from detyolo.backbones.csp_blocks import YOLO_ACT_CFG, YOLO_NORM_CFG
 from detyolo.backbones.scaling import make_divisible
 from detyolo.task_modules.gt_batching import pad_gt_instances
 
-from .base_yolo_head import BaseYOLOHead, _build
+from .base_yolo_head import BaseYOLOHead, _build, world_size
 from .postprocess import yolo_postprocess
 
 
@@ -194,10 +194,9 @@ class YOLOv8Head(BaseYOLOHead):
                                      avg_factor=scores_sum)
         else:
             loss_bbox = loss_dfl = flat_dist.sum() * 0
-        world_size = _world_size()
-        return dict(loss_cls=loss_cls * num_imgs * world_size,
-                    loss_bbox=loss_bbox * num_imgs * world_size,
-                    loss_dfl=loss_dfl * num_imgs * world_size)
+        scale = num_imgs * world_size()
+        return dict(loss_cls=loss_cls * scale, loss_bbox=loss_bbox * scale,
+                    loss_dfl=loss_dfl * scale)
 
     # ------------------------------------------------------------------ predict
     def predict_by_feat(self, cls_scores: Sequence[Tensor], bbox_dist_preds: Sequence[Tensor],
@@ -209,7 +208,3 @@ class YOLOv8Head(BaseYOLOHead):
         return [yolo_postprocess(b, s, meta, cfg, rescale=rescale, with_nms=with_nms)
                 for b, s, meta in zip(bboxes, scores, batch_img_metas)]
 
-
-def _world_size() -> int:
-    dist = torch.distributed
-    return dist.get_world_size() if dist.is_available() and dist.is_initialized() else 1
