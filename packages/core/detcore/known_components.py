@@ -265,6 +265,8 @@ KNOWN_COMPONENTS: dict[str, frozenset[str]] = {
         "YOLOv5CocoDataset",
         "YOLOv5DetDataPreprocessor",
         "YOLOv5HSVRandomAug",
+        "YOLOv5Head",
+        "YOLOv5HeadModule",
         "YOLOv5KeepRatioResize",
         "YOLOv5MixUp",
         "YOLOv5OptimizerConstructor",

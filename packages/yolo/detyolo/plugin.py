@@ -18,6 +18,8 @@ MODELS = {
     "YOLOv5PAFPN": "detyolo.necks.yolov5_pafpn",
     "YOLOv8HeadModule": "detyolo.dense_heads.yolov8_head",
     "YOLOv8Head": "detyolo.dense_heads.yolov8_head",
+    "YOLOv5HeadModule": "detyolo.dense_heads.yolov5_head",
+    "YOLOv5Head": "detyolo.dense_heads.yolov5_head",
     "YOLOIoULoss": "detyolo.losses.iou_loss:IoULoss",
     "YOLODetector": "detyolo.detectors.yolo_detector",
     "YOLOv5DetDataPreprocessor": "detyolo.detectors.data_preprocessor",
