@@ -28,7 +28,7 @@ if [[ "${1:-}" == "--dev" ]]; then
   pip_install -r requirements-dev.txt
   # MMDetection 3.3.0 and MMYOLO 0.6.0 as CPU references for parity tests (tests/support/mmdet_reference.py):
   # mmcv-lite has no compiled ops, and --no-deps skips mmdet's pin to mmcv<2.2.
-  pip_install mmengine==0.10.7 mmcv-lite==2.2.0 terminaltables six "setuptools>=64,<81"
+  pip_install mmengine==0.10.7 mmcv-lite==2.2.0 terminaltables six prettytable "setuptools>=64,<81"
   pip_install --no-deps mmdet==3.3.0 mmyolo==0.6.0
 fi
 "$PY" -c "import detops._backend as b; print('detops kernels:', 'compiled' if b.COMPILED else 'PyTorch fallback')"
