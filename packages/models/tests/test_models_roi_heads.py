@@ -237,12 +237,14 @@ def _check_roi_head(mmdet, cfg, with_masks):
 
 
 @pytest.mark.peer
+@pytest.mark.slow
 def test_faster_rcnn_roi_head_matches_mmdet(mmdet):
     losses = _check_roi_head(mmdet, _roi_head_cfg("faster-rcnn_r50_fpn.py"), with_masks=False)
     assert set(losses) == {"loss_cls", "acc", "loss_bbox"}
 
 
 @pytest.mark.peer
+@pytest.mark.slow
 def test_mask_rcnn_roi_head_matches_mmdet(mmdet):
     losses = _check_roi_head(mmdet, _roi_head_cfg("mask-rcnn_r50_fpn.py"), with_masks=True)
     assert set(losses) == {"loss_cls", "acc", "loss_bbox", "loss_mask"}
