@@ -134,3 +134,24 @@ def test_shapes_config_builds_the_seven_class_model():
     model = MODELS.build(cfg.model.to_dict())
     assert model.bbox_head.num_classes == 7
     assert cfg.train_dataloader.dataset.metainfo["classes"][0] == "triangle"
+
+
+def test_fuse_conv_bn_keeps_the_outputs():
+    """Folding BN into the convs (eval mode) changes no output beyond float rounding."""
+    from detmodels.bricks import ConvModule
+    from detyolo.detectors import fuse_conv_bn
+
+    torch.manual_seed(0)
+    model = _build("yolov8/yolov8_n_coco.py").eval()
+    for m in model.modules():
+        if isinstance(m, torch.nn.BatchNorm2d):
+            m.running_mean.uniform_(-0.5, 0.5)
+            m.running_var.uniform_(0.5, 1.5)
+    x = torch.rand(1, 3, 96, 64)
+    with torch.no_grad():
+        expected = model(x, mode="tensor")
+        fused = fuse_conv_bn(model)
+        actual = fused(x, mode="tensor")
+    assert not any(isinstance(m, (ConvModule, torch.nn.BatchNorm2d)) for m in fused.modules())
+    for ours, reference in zip(sum(actual, []), sum(expected, [])):
+        torch.testing.assert_close(ours, reference, atol=1e-4, rtol=1e-4)

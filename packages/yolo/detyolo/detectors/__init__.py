@@ -1,6 +1,7 @@
-"""YOLO detectors and their data preprocessor."""
+"""YOLO detectors, their data preprocessor and conv-BN fusion for inference."""
 
 from .data_preprocessor import YOLOv5DetDataPreprocessor
+from .fuse import FusedConvAct, fuse_conv_bn
 from .yolo_detector import YOLODetector
 
-__all__ = ["YOLODetector", "YOLOv5DetDataPreprocessor"]
+__all__ = ["FusedConvAct", "YOLODetector", "YOLOv5DetDataPreprocessor", "fuse_conv_bn"]
