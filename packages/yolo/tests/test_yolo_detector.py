@@ -155,3 +155,15 @@ def test_fuse_conv_bn_keeps_the_outputs():
     assert not any(isinstance(m, (ConvModule, torch.nn.BatchNorm2d)) for m in fused.modules())
     for ours, reference in zip(sum(actual, []), sum(expected, [])):
         torch.testing.assert_close(ours, reference, atol=1e-4, rtol=1e-4)
+
+
+def test_channels_last_model_gives_the_same_outputs():
+    reference = _build("yolov8/yolov8_n_coco.py").eval()
+    model = _build("yolov8/yolov8_n_coco.py", **{"model.channels_last": True}).eval()
+    model.load_state_dict(reference.state_dict())
+    assert model.backbone.stem.conv.weight.is_contiguous(memory_format=torch.channels_last)
+    x = torch.rand(2, 3, 64, 96)
+    with torch.no_grad():
+        for ours, theirs in zip(sum(model(x, mode="tensor"), []),
+                                sum(reference(x, mode="tensor"), [])):
+            torch.testing.assert_close(ours, theirs, atol=1e-4, rtol=1e-4)

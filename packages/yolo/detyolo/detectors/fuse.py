@@ -28,7 +28,8 @@ class FusedConvAct(nn.Module):
 
 @torch.no_grad()
 def fold_bn_into_conv(conv: nn.Conv2d, bn: _BatchNorm) -> nn.Conv2d:
-    """A new conv computing ``bn(conv(x))`` with ``bn``'s running statistics."""
+    """A new conv computing ``bn(conv(x))`` with ``bn``'s running statistics, in the memory
+    format of ``conv``'s weight."""
     scale = bn.weight / torch.sqrt(bn.running_var + bn.eps)
     fused = nn.Conv2d(conv.in_channels, conv.out_channels, conv.kernel_size, conv.stride,
                       conv.padding, conv.dilation, conv.groups, bias=True,
@@ -36,6 +37,8 @@ def fold_bn_into_conv(conv: nn.Conv2d, bn: _BatchNorm) -> nn.Conv2d:
     fused.weight.copy_(conv.weight * scale.view(-1, 1, 1, 1))
     bias = conv.bias if conv.bias is not None else torch.zeros_like(bn.running_mean)
     fused.bias.copy_((bias - bn.running_mean) * scale + bn.bias)
+    if conv.weight.is_contiguous(memory_format=torch.channels_last):
+        fused.to(memory_format=torch.channels_last)
     return fused
 
 
